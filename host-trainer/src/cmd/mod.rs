@@ -1,0 +1,40 @@
+//! Command-line surface: flags are parsed here, validated into library
+//! configuration, and handed to the library modules.
+
+mod demo;
+mod eval;
+mod ingest;
+mod synth;
+mod weak_label;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// sonomask keeps only the scan sector of ultrasound frames and blacks out
+/// everything else (burned-in patient data, ECG, bars, toolbars).
+#[derive(Parser, Debug)]
+#[command(name = "sonomask", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    Synth(synth::Args),
+    WeakLabel(weak_label::Args),
+    Eval(eval::Args),
+    Ingest(ingest::Args),
+    Demo(demo::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Synth(a) => synth::run(a),
+        Command::WeakLabel(a) => weak_label::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Ingest(a) => ingest::run(a),
+        Command::Demo(a) => demo::run(a),
+    }
+}

@@ -1,0 +1,11 @@
+//! sonomask host library: the dataset format, the synthetic echo generator,
+//! DICOM/PNG reading, the weak labelers and evaluation. The `sonomask` binary
+//! is a thin CLI over these modules.
+
+pub mod dataset;
+pub mod evaluate;
+pub mod ingest;
+pub mod progress;
+pub mod synth;
+pub mod synth_io;
+pub mod weak;

@@ -1,0 +1,1750 @@
+//! Robust fit of scan regions to a binary or probability map.
+//!
+//! One fit serves the temporal weak labeler (a noisy per-pixel variation
+//! map: static text inside the sector, ECG traces crossing its edge, a dark
+//! near field), the trainer's post-processing of a network's coarse
+//! probability map, and the firmware. It therefore allocates nothing (all
+//! working memory is a [`FitScratch`] from the caller), never panics, and is
+//! deterministic: RANSAC draws from a seeded SplitMix64, so the same map and
+//! seed give the same region on every machine.
+//!
+//! How a component becomes a region:
+//! 1. Pixels `>= threshold` are labelled into 8-connected components
+//!    ([`crate::morph::label_components`]); components under
+//!    [`FitOptions::min_area_frac`] of the map are ignored.
+//! 2. Its boundary is sampled once per map row (leftmost and rightmost
+//!    pixel) and once per column (topmost and bottommost), each sample at the
+//!    sub-pixel threshold crossing of the linearly interpolated map. A pixel
+//!    on the frame border gives a border sample instead: the region goes on
+//!    past the frame there.
+//! 3. A fan: RANSAC lines through the left and right samples meet at the
+//!    apex; `r_outer` is the robust mode of the bottom samples' distance from
+//!    the apex (or, where the frame hides the arc, the farthest border
+//!    sample inside the wedge); the top samples inside the wedge give a flat
+//!    top (mode of `y`) or an inner arc (mode of the distance), whichever
+//!    explains more of them — if either spans the wedge. When the frame's
+//!    sides cut the sector, further candidates take the apex from the centre
+//!    of the outer or inner arc and put a hidden edge just past the frame.
+//! 4. A rectangle: the robust mode of each side's samples, or the frame edge
+//!    where that side lies on the frame border.
+//! 5. The candidate whose rasterisation agrees best with the component (IoU
+//!    at map resolution) wins; a tie goes to the rectangle, so linear probes
+//!    and Doppler strips come out as [`Region::Rect`].
+
+// Checks are written `!(x > limit)` on purpose: NaN must fail every one.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+use crate::geometry::{Fan, MAX_EDGE_ANGLE, MAX_REGIONS, Rect, Region, Regions};
+use crate::morph::{self, BACKGROUND, MorphError};
+
+/// Why no region could be fitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FitError {
+    /// A map side is zero, `map.len()` is not `map_w * map_h`, or the map has
+    /// more than [`morph::MAX_MAP_PIXELS`] pixels.
+    BadMapSize,
+    /// A scratch buffer is shorter than [`scratch_len`] asks for.
+    ScratchTooSmall,
+    /// A scale, the full-resolution size, the tolerance or the minimum area
+    /// fraction is zero, negative, out of range or not finite.
+    BadParameter,
+    /// No component reaches the threshold and the minimum area.
+    EmptyMap,
+    /// Too few usable edge points to fit both straight edges.
+    TooFewPoints,
+    /// The points describe no valid region (parallel or crossed edges, an
+    /// apex out of reach, an empty rectangle).
+    NoFit,
+}
+
+impl core::fmt::Display for FitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            FitError::BadMapSize => "map length does not match its width and height",
+            FitError::ScratchTooSmall => "fit scratch buffers too small for the map",
+            FitError::BadParameter => "fit parameter out of range or not finite",
+            FitError::EmptyMap => "no component of the map is large enough to fit",
+            FitError::TooFewPoints => "too few edge points to fit the sector edges",
+            FitError::NoFit => "edge points describe no valid scan region",
+        })
+    }
+}
+
+impl core::error::Error for FitError {}
+
+impl From<MorphError> for FitError {
+    fn from(e: MorphError) -> Self {
+        match e {
+            MorphError::BadMapSize => FitError::BadMapSize,
+            MorphError::ScratchTooSmall => FitError::ScratchTooSmall,
+        }
+    }
+}
+
+/// How to read a map and where its result lives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitOptions {
+    /// Map values `>=` this are inside. Edges are placed where the
+    /// interpolated map crosses `threshold - 0.5`, i.e. on the pixel edge of
+    /// a binary map when this is its midpoint: 128 for 0/255 maps and for
+    /// probability maps, 1 for 0/1 maps.
+    pub threshold: u8,
+    /// Full-resolution pixels per map pixel horizontally: map pixel centre
+    /// `mx + 0.5` is at `(mx + 0.5) * scale_x`.
+    pub scale_x: f32,
+    /// Full-resolution pixels per map pixel vertically.
+    pub scale_y: f32,
+    /// Full-resolution frame width (the clip rectangle and rectangle bounds).
+    pub full_w: u16,
+    /// Full-resolution frame height.
+    pub full_h: u16,
+    /// Components smaller than this fraction of the map are noise (text,
+    /// logos, specks) and ignored. In `[0, 1]`.
+    pub min_area_frac: f32,
+    /// RANSAC seed; the same map and seed always give the same result.
+    pub seed: u64,
+}
+
+impl FitOptions {
+    /// A full-resolution map (scale 1) with 0/255 or probability values.
+    pub const fn full_res(full_w: u16, full_h: u16) -> Self {
+        Self {
+            threshold: 128,
+            scale_x: 1.0,
+            scale_y: 1.0,
+            full_w,
+            full_h,
+            min_area_frac: 0.02,
+            seed: 0,
+        }
+    }
+
+    /// A coarse `map_w × map_h` map covering the whole `full_w × full_h`
+    /// frame (a network's output): scales are `full / map`.
+    pub fn upscaled(map_w: usize, map_h: usize, full_w: u16, full_h: u16) -> Self {
+        Self {
+            scale_x: f32::from(full_w) / map_w as f32,
+            scale_y: f32::from(full_h) / map_h as f32,
+            ..Self::full_res(full_w, full_h)
+        }
+    }
+
+    /// RANSAC inlier distance in full-resolution pixels: a binary map's edge
+    /// samples are within half a map pixel of the true edge; allow one full
+    /// pixel more for anti-aliasing and noise.
+    fn tolerance(&self) -> f32 {
+        1.0 + 0.5 * self.scale_x.max(self.scale_y)
+    }
+
+    fn is_valid(&self) -> bool {
+        let scale_ok = |s: f32| s.is_finite() && s > 0.0;
+        scale_ok(self.scale_x)
+            && scale_ok(self.scale_y)
+            && self.full_w > 0
+            && self.full_h > 0
+            && (0.0..=1.0).contains(&self.min_area_frac)
+    }
+}
+
+/// Scratch lengths (in elements) for a `map_w × map_h` map, from
+/// [`scratch_len`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScratchLen {
+    /// `map_w * map_h` component labels.
+    pub labels: usize,
+    /// `4 * map_w + 2 * map_h` boundary samples: one per row end and column
+    /// end, and the top samples again as extra samples of a shallow edge.
+    pub points: usize,
+}
+
+/// How long each [`FitScratch`] buffer must be for a `map_w × map_h` map
+/// (saturating, so absurd sizes ask for more than any slice can hold).
+pub const fn scratch_len(map_w: usize, map_h: usize) -> ScratchLen {
+    ScratchLen {
+        labels: map_w.saturating_mul(map_h),
+        points: map_w
+            .saturating_mul(4)
+            .saturating_add(map_h.saturating_mul(2)),
+    }
+}
+
+/// Caller-provided working memory for the map fits; see [`scratch_len`].
+/// For an 80×64 map that is 20 KiB of labels and 3.5 KiB of points.
+#[derive(Debug)]
+pub struct FitScratch<'a> {
+    pub labels: &'a mut [u32],
+    pub points: &'a mut [(f32, f32)],
+}
+
+/// Classified edge samples of one fan, in full-resolution coordinates. Any
+/// set may hold outliers; non-finite points are ignored.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EdgePoints<'p> {
+    /// On the left straight edge.
+    pub left: &'p [(f32, f32)],
+    /// On the right straight edge.
+    pub right: &'p [(f32, f32)],
+    /// On the far-field (outer) arc.
+    pub arc: &'p [(f32, f32)],
+    /// On the top boundary: a flat top or the inner arc. Points on either
+    /// straight edge are skipped, so the top samples of a whole sector may be
+    /// passed; empty for a pointed apex.
+    pub top: &'p [(f32, f32)],
+}
+
+/// Fits a fan to classified edge points: RANSAC lines for the two edges
+/// (their intersection is the apex), the robust mode of the arc points'
+/// distance from the apex for `r_outer`, and a flat top or inner radius from
+/// the top points. Robust to well over 20 % outliers per set.
+///
+/// `tol` is the inlier distance in pixels (about the edge noise plus one).
+/// With no arc points, `r_outer` is the farthest edge inlier from the apex.
+/// `clip` is left `None`.
+pub fn fit_fan_from_edge_points(
+    points: &EdgePoints<'_>,
+    tol: f32,
+    seed: u64,
+) -> Result<Fan, FitError> {
+    if !(tol.is_finite() && tol > 0.0) {
+        return Err(FitError::BadParameter);
+    }
+    fit_fan(points, tol, &mut Rng(seed))
+}
+
+/// Fits one region to the largest component of `map` (`map_w × map_h`,
+/// row-major): a [`Region::Fan`] or [`Region::Rect`], whichever agrees better
+/// with the map. A fan that reaches past the frame gets `clip` = the frame.
+pub fn fit_region_from_map(
+    map: &[u8],
+    map_w: usize,
+    map_h: usize,
+    opts: &FitOptions,
+    scratch: &mut FitScratch<'_>,
+) -> Result<Region, FitError> {
+    let comps = components::<1>(map, map_w, map_h, opts, scratch)?;
+    let c = comps.first().ok_or(FitError::EmptyMap)?;
+    fit_component(map, map_w, map_h, c, opts, scratch, 0)
+}
+
+/// Fits up to [`MAX_REGIONS`] regions, one per component of at least
+/// [`FitOptions::min_area_frac`] of the map, largest first (dual screens, a
+/// fan above an M-mode or Doppler strip). Components whose fit fails are
+/// left out (fail closed: they are blacked out); if every fit fails, the
+/// first error is returned.
+pub fn fit_regions_from_map(
+    map: &[u8],
+    map_w: usize,
+    map_h: usize,
+    opts: &FitOptions,
+    scratch: &mut FitScratch<'_>,
+) -> Result<Regions, FitError> {
+    let comps = components::<MAX_REGIONS>(map, map_w, map_h, opts, scratch)?;
+    let mut out = Regions::new();
+    let mut first_err = None;
+    for (k, c) in comps.iter().enumerate() {
+        match fit_component(map, map_w, map_h, c, opts, scratch, k) {
+            Ok(r) => {
+                let _ = out.push(r);
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(first_err.unwrap_or(FitError::EmptyMap));
+    }
+    Ok(out)
+}
+
+/// A connected component: root pixel, area and inclusive bounding box.
+#[derive(Clone, Copy, Debug)]
+struct Component {
+    root: usize,
+    area: usize,
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+/// Validates everything, labels the map and returns the `N` largest
+/// components over the minimum area (ties: first in raster order).
+fn components<const N: usize>(
+    map: &[u8],
+    w: usize,
+    h: usize,
+    opts: &FitOptions,
+    scratch: &mut FitScratch<'_>,
+) -> Result<heapless::Vec<Component, N>, FitError> {
+    let n = morph::check_map(map.len(), w, h)?;
+    let need = scratch_len(w, h);
+    if scratch.labels.len() < need.labels || scratch.points.len() < need.points {
+        return Err(FitError::ScratchTooSmall);
+    }
+    if !opts.is_valid() {
+        return Err(FitError::BadParameter);
+    }
+    let labels = &mut scratch.labels[..n];
+    morph::label_components(map, w, h, opts.threshold, labels)?;
+    let min_area = libm::ceilf(opts.min_area_frac * n as f32).max(1.0) as usize;
+    let mut best: heapless::Vec<Component, N> = heapless::Vec::new();
+    for root in 0..n {
+        let area = morph::component_area(labels, root);
+        if area < min_area {
+            continue;
+        }
+        let c = Component {
+            root,
+            area,
+            x0: w,
+            y0: h,
+            x1: 0,
+            y1: 0,
+        };
+        // Insertion into a short list sorted by area, largest first.
+        let pos = best
+            .iter()
+            .position(|b| b.area < area)
+            .unwrap_or(best.len());
+        if pos < N {
+            if best.is_full() {
+                best.pop();
+            }
+            let _ = best.insert(pos, c);
+        }
+    }
+    for i in 0..n {
+        if labels[i] == BACKGROUND {
+            continue;
+        }
+        let root = morph::component_of(labels, i);
+        if let Some(c) = best.iter_mut().find(|c| Some(c.root) == root) {
+            let (x, y) = (i % w, i / w);
+            c.x0 = c.x0.min(x);
+            c.x1 = c.x1.max(x);
+            c.y0 = c.y0.min(y);
+            c.y1 = c.y1.max(y);
+        }
+    }
+    if best.is_empty() {
+        return Err(FitError::EmptyMap);
+    }
+    Ok(best)
+}
+
+/// Where a component's boundary samples sit in the points scratch. Side
+/// `s` owns `slots[s]` slots from `start[s]`: edge samples fill it from the
+/// front, frame-border samples from the back. Left and right hold one
+/// sample per row (`h`) and the top samples on their side's staircase
+/// (`w`); top and bottom one per column (`w`).
+struct Boundary {
+    start: [usize; 4],
+    slots: [usize; 4],
+    /// Edge samples per side; for left and right, the first `rows[s]` are
+    /// the per-row samples.
+    len: [usize; 4],
+    rows: [usize; 2],
+    clipped: [usize; 4],
+}
+
+const LEFT: usize = 0;
+const RIGHT: usize = 1;
+const TOP: usize = 2;
+const BOTTOM: usize = 3;
+
+impl Boundary {
+    fn new(w: usize, h: usize) -> Self {
+        Self {
+            start: [0, h + w, 2 * (h + w), 2 * h + 3 * w],
+            slots: [h + w, h + w, w, w],
+            len: [0; 4],
+            rows: [0; 2],
+            clipped: [0; 4],
+        }
+    }
+
+    fn edge<'p>(&self, p: &'p [(f32, f32)], s: usize) -> &'p [(f32, f32)] {
+        &p[self.start[s]..self.start[s] + self.len[s]]
+    }
+
+    fn border<'p>(&self, p: &'p [(f32, f32)], s: usize) -> &'p [(f32, f32)] {
+        let end = self.start[s] + self.slots[s];
+        &p[end - self.clipped[s]..end]
+    }
+}
+
+/// Fraction of the way from an outside pixel centre to the adjacent inside
+/// one where the linearly interpolated map crosses `level`.
+fn crossing(outside: u8, inside: u8, level: f32) -> f32 {
+    let (o, i) = (f32::from(outside), f32::from(inside));
+    if i > o {
+        ((level - o) / (i - o)).clamp(0.0, 1.0)
+    } else {
+        0.5
+    }
+}
+
+/// Samples the boundary of component `c`: per row its leftmost and
+/// rightmost pixel, per column its topmost and bottommost, each at the
+/// sub-pixel threshold crossing in full-resolution coordinates; a pixel on
+/// the frame border gives a border sample on the frame edge instead.
+///
+/// A shallow edge crosses few rows but many columns, so top samples also
+/// join the left (right) set where the top profile steps down to the left
+/// (right), as it does along that edge.
+fn extract_boundary(
+    map: &[u8],
+    w: usize,
+    h: usize,
+    labels: &[u32],
+    c: &Component,
+    opts: &FitOptions,
+    points: &mut [(f32, f32)],
+) -> Boundary {
+    let member = |i: usize| is_member(labels, c, i);
+    let level = f32::from(opts.threshold) - 0.5;
+    let (sx, sy) = (opts.scale_x, opts.scale_y);
+    let (fw, fh) = (f32::from(opts.full_w), f32::from(opts.full_h));
+    let mut b = Boundary::new(w, h);
+    for y in c.y0..=c.y1 {
+        let row = y * w;
+        let cy = (y as f32 + 0.5) * sy;
+        let Some(xl) = (c.x0..=c.x1).find(|&x| member(row + x)) else {
+            continue;
+        };
+        let xr = (c.x0..=c.x1).rev().find(|&x| member(row + x)).unwrap_or(xl);
+        if xl == 0 {
+            put(&mut b, points, LEFT, (0.0, cy), true);
+        } else {
+            let f = crossing(map[row + xl - 1], map[row + xl], level);
+            put(
+                &mut b,
+                points,
+                LEFT,
+                ((xl as f32 - 0.5 + f) * sx, cy),
+                false,
+            );
+        }
+        if xr + 1 == w {
+            put(&mut b, points, RIGHT, (fw, cy), true);
+        } else {
+            let f = crossing(map[row + xr + 1], map[row + xr], level);
+            put(
+                &mut b,
+                points,
+                RIGHT,
+                ((xr as f32 + 1.5 - f) * sx, cy),
+                false,
+            );
+        }
+    }
+    b.rows = [b.len[LEFT], b.len[RIGHT]];
+    // Top samples in runs of equal height; a run joins the left set when
+    // the profile steps down to its left (or it starts the component), the
+    // right set likewise, so a shallow edge's staircase joins its own side
+    // only and a flat top or pointed apex joins both.
+    let top_of = |x: usize| (c.y0..=c.y1).find(|&y| member(y * w + x));
+    let flush =
+        |b: &mut Boundary, points: &mut [(f32, f32)], first: usize, left: bool, right: bool| {
+            for i in first..b.len[TOP] {
+                let p = points[b.start[TOP] + i];
+                if left {
+                    put(b, points, LEFT, p, false);
+                }
+                if right {
+                    put(b, points, RIGHT, p, false);
+                }
+            }
+        };
+    let mut run: Option<(usize, usize, bool)> = None;
+    let mut prev = None;
+    for x in c.x0..=c.x1 {
+        let cur = top_of(x);
+        if let Some((ry, first, left)) = run
+            && cur != Some(ry)
+        {
+            flush(&mut b, points, first, left, cur.is_none_or(|y| y > ry));
+            run = None;
+        }
+        let cx = (x as f32 + 0.5) * sx;
+        if let Some(yt) = cur {
+            if yt == 0 {
+                put(&mut b, points, TOP, (cx, 0.0), true);
+            } else {
+                let f = crossing(map[(yt - 1) * w + x], map[yt * w + x], level);
+                put(&mut b, points, TOP, (cx, (yt as f32 - 0.5 + f) * sy), false);
+                if run.is_none() {
+                    run = Some((yt, b.len[TOP] - 1, prev.is_none_or(|yp| yp > yt)));
+                }
+            }
+            let yb = (yt..=c.y1).rev().find(|&y| member(y * w + x)).unwrap_or(yt);
+            if yb + 1 == h {
+                put(&mut b, points, BOTTOM, (cx, fh), true);
+            } else {
+                let f = crossing(map[(yb + 1) * w + x], map[yb * w + x], level);
+                put(
+                    &mut b,
+                    points,
+                    BOTTOM,
+                    (cx, (yb as f32 + 1.5 - f) * sy),
+                    false,
+                );
+            }
+        }
+        prev = cur;
+    }
+    if let Some((_, first, left)) = run {
+        flush(&mut b, points, first, left, true);
+    }
+    b
+}
+
+/// Appends a sample to side `side` (a border sample to its back).
+fn put(b: &mut Boundary, points: &mut [(f32, f32)], side: usize, p: (f32, f32), on_border: bool) {
+    if on_border {
+        b.clipped[side] += 1;
+        points[b.start[side] + b.slots[side] - b.clipped[side]] = p;
+    } else {
+        points[b.start[side] + b.len[side]] = p;
+        b.len[side] += 1;
+    }
+}
+
+/// What a fan fit works from: classified samples, the inlier distance and,
+/// for a map, what it knows about the frame.
+struct FanInput<'a, 'p> {
+    edges: &'a EdgePoints<'p>,
+    tol: f32,
+    frame: Option<&'a FrameInfo<'p>>,
+}
+
+/// What a map fit knows beyond the classified edge points.
+struct FrameInfo<'p> {
+    /// Frame-border samples on the left, right and bottom frame edges.
+    border_left: &'p [(f32, f32)],
+    border_right: &'p [(f32, f32)],
+    border_bottom: &'p [(f32, f32)],
+    /// Frame size and the spacing of the top samples (one per map column),
+    /// to judge how many samples a flat top or inner arc should explain.
+    w: f32,
+    column: f32,
+}
+
+/// Fits the rectangle and fan candidates to component `c` and keeps the one
+/// that agrees best with it (IoU; the rectangle wins ties).
+///
+/// Fan candidates: the apex where the two edge lines meet; and, when the
+/// component touches a side of the frame (a wide sector cut by the image
+/// area can hide one or both edges), apexes at the centre of the far-field
+/// or the inner arc — projected onto whichever edge line is visible, or on
+/// its own — with a hidden edge placed just beyond the samples on its side.
+fn fit_component(
+    map: &[u8],
+    w: usize,
+    h: usize,
+    c: &Component,
+    opts: &FitOptions,
+    scratch: &mut FitScratch<'_>,
+    k: usize,
+) -> Result<Region, FitError> {
+    let labels = &scratch.labels[..w * h];
+    let b = extract_boundary(map, w, h, labels, c, opts, scratch.points);
+    let p = &scratch.points[..];
+    let edges = EdgePoints {
+        left: b.edge(p, LEFT),
+        right: b.edge(p, RIGHT),
+        arc: b.edge(p, BOTTOM),
+        top: b.edge(p, TOP),
+    };
+    let (fw, fh) = (f32::from(opts.full_w), f32::from(opts.full_h));
+    let frame = FrameInfo {
+        border_left: b.border(p, LEFT),
+        border_right: b.border(p, RIGHT),
+        border_bottom: b.border(p, BOTTOM),
+        w: fw,
+        column: opts.scale_x,
+    };
+    let tol = opts.tolerance();
+    let mut rng = Rng(opts.seed.wrapping_add((k as u64).wrapping_mul(GOLDEN)));
+
+    // A hidden edge: just beyond the edge and border samples on its side.
+    let hidden_edge = |apex: (f32, f32), right: bool| {
+        let (pts, border, out) = if right {
+            (edges.right, frame.border_right, tol)
+        } else {
+            (edges.left, frame.border_left, -tol)
+        };
+        // Samples next to the apex have no usable direction.
+        let angles = pts
+            .iter()
+            .chain(border)
+            .filter(|&&q| q.1 - apex.1 > 4.0 * tol)
+            .map(|&q| libm::atan2f(q.0 + out - apex.0, q.1 - apex.1));
+        let a = if right {
+            angles.fold(-MAX_EDGE_ANGLE, f32::max)
+        } else {
+            angles.fold(MAX_EDGE_ANGLE, f32::min)
+        };
+        Line::at(apex, a.clamp(-MAX_EDGE_ANGLE, MAX_EDGE_ANGLE))
+    };
+
+    let score = |r: &Region| iou(r, labels, c, w, h, opts);
+    // The rectangle's score gets a small bonus so a fan must beat it.
+    let rows = EdgePoints {
+        left: &edges.left[..b.rows[LEFT]],
+        right: &edges.right[..b.rows[RIGHT]],
+        ..edges
+    };
+    let mut best = fit_rect(&rows, &b, tol, fw, fh, &mut rng)
+        .ok()
+        .map(|r| (score(&Region::Rect(r)) + 1e-3, Region::Rect(r)));
+    let mut first_err = None;
+    let mut consider = |fan: Result<Fan, FitError>| match fan {
+        Ok(mut f) => {
+            if exceeds_frame(&f, fw, fh) {
+                f.clip = Some(Rect::new(0.0, 0.0, fw, fh));
+            }
+            let s = score(&Region::Fan(f));
+            if best.is_none_or(|(bs, _)| s > bs) {
+                best = Some((s, Region::Fan(f)));
+            }
+        }
+        Err(e) => {
+            first_err.get_or_insert(e);
+        }
+    };
+
+    let input = FanInput {
+        edges: &edges,
+        tol,
+        frame: Some(&frame),
+    };
+    let left = ransac_line(edges.left, tol, &mut rng);
+    let right = ransac_line(edges.right, tol, &mut rng);
+    if let (Some(l), Some(r)) = (left, right) {
+        let apex = l.intersect(&r).ok_or(FitError::NoFit);
+        consider(apex.and_then(|a| finish_fan(&input, &mut rng, a, &l, &r)));
+    } else {
+        consider(Err(FitError::TooFewPoints));
+    }
+    if b.clipped[LEFT] > 0 || b.clipped[RIGHT] > 0 {
+        for arc in [edges.arc, edges.top] {
+            let Some(centre) = ransac_circle(arc, tol, &mut rng) else {
+                continue;
+            };
+            if let Some(l) = left {
+                let apex = l.project(centre);
+                let r = hidden_edge(apex, true);
+                consider(finish_fan(&input, &mut rng, apex, &l, &r));
+            }
+            if let Some(r) = right {
+                let apex = r.project(centre);
+                let l = hidden_edge(apex, false);
+                consider(finish_fan(&input, &mut rng, apex, &l, &r));
+            }
+            let (l, r) = (hidden_edge(centre, false), hidden_edge(centre, true));
+            consider(finish_fan(&input, &mut rng, centre, &l, &r));
+        }
+    }
+    match best {
+        Some((_, region)) => Ok(region),
+        None => Err(first_err.unwrap_or(FitError::NoFit)),
+    }
+}
+
+/// Whether pixel `i` belongs to component `c`.
+fn is_member(labels: &[u32], c: &Component, i: usize) -> bool {
+    i == c.root || labels[i] == c.root as u32
+}
+
+/// IoU at map resolution between the region (tested at map pixel centres)
+/// and the component.
+fn iou(
+    region: &Region,
+    labels: &[u32],
+    c: &Component,
+    w: usize,
+    h: usize,
+    opts: &FitOptions,
+) -> f32 {
+    let (mut inter, mut union) = (0u64, 0u64);
+    for y in 0..h {
+        let cy = (y as f32 + 0.5) * opts.scale_y;
+        for x in 0..w {
+            let a = is_member(labels, c, y * w + x);
+            let b = region.contains((x as f32 + 0.5) * opts.scale_x, cy);
+            inter += u64::from(a && b);
+            union += u64::from(a || b);
+        }
+    }
+    if union == 0 {
+        0.0
+    } else {
+        inter as f32 / union as f32
+    }
+}
+
+/// Whether any part of the fan lies outside the `fw × fh` frame.
+fn exceeds_frame(f: &Fan, fw: f32, fh: f32) -> bool {
+    let (sl, cl) = (libm::sinf(f.angle_left), libm::cosf(f.angle_left));
+    let (sr, cr) = (libm::sinf(f.angle_right), libm::cosf(f.angle_right));
+    let left = f.apex_x + f.r_outer * sl.min(0.0);
+    let right = f.apex_x + f.r_outer * sr.max(0.0);
+    let bottom = if f.angle_left <= 0.0 && f.angle_right >= 0.0 {
+        f.apex_y + f.r_outer
+    } else {
+        f.apex_y + f.r_outer * cl.max(cr)
+    };
+    let top = match f.flat_top {
+        Some(t) => t.max(f.apex_y),
+        None => f.apex_y + f.r_inner * cl.min(cr),
+    };
+    left < 0.0 || right > fw || top < 0.0 || bottom > fh
+}
+
+/// Rectangle candidate: each side is the robust mode of its samples, or the
+/// frame edge when more of that side lies on the frame border than on the
+/// mode.
+fn fit_rect(
+    e: &EdgePoints<'_>,
+    b: &Boundary,
+    tol: f32,
+    fw: f32,
+    fh: f32,
+    rng: &mut Rng,
+) -> Result<Rect, FitError> {
+    let mut side = |pts: &[(f32, f32)], y: bool, clipped: usize, edge: f32| {
+        let coord = |i: usize| Some(if y { pts[i].1 } else { pts[i].0 });
+        match mode_1d(pts.len(), coord, tol, rng) {
+            Some((v, n)) if n > clipped => v,
+            _ => edge,
+        }
+    };
+    let r = Rect::new(
+        side(e.left, false, b.clipped[LEFT], 0.0).clamp(0.0, fw),
+        side(e.top, true, b.clipped[TOP], 0.0).clamp(0.0, fh),
+        side(e.right, false, b.clipped[RIGHT], fw).clamp(0.0, fw),
+        side(e.arc, true, b.clipped[BOTTOM], fh).clamp(0.0, fh),
+    );
+    if r.x1 > r.x0 && r.y1 > r.y0 {
+        Ok(r)
+    } else {
+        Err(FitError::NoFit)
+    }
+}
+
+/// Fewest inliers a flat top or inner arc needs to count.
+const MIN_TOP_INLIERS: usize = 3;
+/// Apexes farther than this from the origin are parallel edges in disguise.
+const MAX_APEX_COORD: f32 = 1.0e5;
+
+/// The two-line fan fit of [`fit_fan_from_edge_points`].
+fn fit_fan(e: &EdgePoints<'_>, tol: f32, rng: &mut Rng) -> Result<Fan, FitError> {
+    let left = ransac_line(e.left, tol, rng).ok_or(FitError::TooFewPoints)?;
+    let right = ransac_line(e.right, tol, rng).ok_or(FitError::TooFewPoints)?;
+    let apex = left.intersect(&right).ok_or(FitError::NoFit)?;
+    let input = FanInput {
+        edges: e,
+        tol,
+        frame: None,
+    };
+    finish_fan(&input, rng, apex, &left, &right)
+}
+
+/// The rest of a fan once its apex and edge lines are known: `r_outer`,
+/// flat top or inner radius. The frame (absent for bare edge points) adds
+/// the frame-border samples, which the fan must reach where the frame cuts
+/// off its far-field arc, and the sample spacing that tells a real flat top
+/// or inner arc from a few clustered outliers.
+fn finish_fan(
+    input: &FanInput<'_, '_>,
+    rng: &mut Rng,
+    apex: (f32, f32),
+    left: &Line,
+    right: &Line,
+) -> Result<Fan, FitError> {
+    let (e, tol, frame) = (input.edges, input.tol, input.frame);
+    if !(apex.0.abs() < MAX_APEX_COORD && apex.1.abs() < MAX_APEX_COORD) {
+        return Err(FitError::NoFit);
+    }
+    let (angle_left, angle_right) = (left.angle(), right.angle());
+    if !(angle_left < angle_right) {
+        return Err(FitError::NoFit);
+    }
+    let from_apex = |p: (f32, f32)| dist(apex, p);
+    // `left.dist` is positive and `right.dist` negative inside the wedge.
+    let in_wedge = |p: (f32, f32), margin: f32| left.dist(p) > margin && right.dist(p) < -margin;
+    let arc = mode_1d(
+        e.arc.len(),
+        |i| in_wedge(e.arc[i], -tol).then(|| from_apex(e.arc[i])),
+        tol,
+        rng,
+    );
+    // Frame-border samples well inside the wedge are inside the fan.
+    let border = || {
+        frame
+            .into_iter()
+            .flat_map(|f| {
+                f.border_left
+                    .iter()
+                    .chain(f.border_right)
+                    .chain(f.border_bottom)
+            })
+            .filter(|&&q| in_wedge(q, tol))
+            .map(|&q| from_apex(q))
+    };
+    let r_outer = match arc {
+        // The arc stands unless more border samples lie beyond it than it
+        // has inliers (then it is clutter and the frame hides the real one).
+        Some((r, n))
+            if n >= MIN_TOP_INLIERS && 2 * border().filter(|&d| d > r + 2.0 * tol).count() <= n =>
+        {
+            r
+        }
+        _ => {
+            // No usable arc: the frame or the edges' visible extent bounds it.
+            let extent = |l: &Line, pts: &[(f32, f32)]| {
+                pts.iter()
+                    .filter(|&&p| l.dist(p).abs() <= tol)
+                    .map(|&p| from_apex(p))
+                    .fold(0.0f32, f32::max)
+            };
+            border()
+                .fold(0.0f32, f32::max)
+                .max(extent(left, e.left))
+                .max(extent(right, e.right))
+        }
+    };
+    // Top samples inside the wedge, clear of both edges: flat top or inner
+    // arc. (Clutter outside the wedge, an ECG trace, is ignored.)
+    let top = |i: usize| {
+        let p = e.top[i];
+        (in_wedge(p, tol) && p.1 > apex.1 + tol).then_some(p)
+    };
+    // A real flat top or inner arc spans the wedge: it must explain at least
+    // half the columns it crosses inside the frame (a notch cut by text
+    // touching the edge explains a few).
+    let (tan_l, tan_r) = (libm::tanf(angle_left), libm::tanf(angle_right));
+    let (sin_l, sin_r) = (libm::sinf(angle_left), libm::sinf(angle_right));
+    let spans = |n: usize, x0: f32, x1: f32| {
+        let Some(f) = frame else {
+            return n >= MIN_TOP_INLIERS;
+        };
+        let width = x1.min(f.w) - x0.max(0.0);
+        n >= MIN_TOP_INLIERS && n as f32 >= 0.5 * width / f.column
+    };
+    let flat = mode_1d(e.top.len(), |i| top(i).map(|p| p.1), tol, rng).filter(|&(y, n)| {
+        let dy = y - apex.1;
+        dy > 2.0 * tol && spans(n, apex.0 + dy * tan_l, apex.0 + dy * tan_r)
+    });
+    let inner = mode_1d(e.top.len(), |i| top(i).map(from_apex), tol, rng).filter(|&(r, n)| {
+        // Above the frame top where the apex is above the frame.
+        let half = if apex.1 < 0.0 {
+            libm::sqrtf((r * r - apex.1 * apex.1).max(0.0))
+        } else {
+            r
+        };
+        let (x0, x1) = (
+            apex.0 + (r * sin_l).max(-half),
+            apex.0 + (r * sin_r).min(half),
+        );
+        r > 2.0 * tol && r < r_outer && spans(n, x0, x1)
+    });
+    let (flat_top, r_inner) = match (flat, inner) {
+        (Some((y, nf)), Some((r, ni))) => {
+            if ni > nf {
+                (None, r)
+            } else {
+                (Some(y), 0.0)
+            }
+        }
+        (Some((y, _)), None) => (Some(y), 0.0),
+        (None, Some((r, _))) => (None, r),
+        (None, None) => (None, 0.0),
+    };
+    let fan = Fan {
+        apex_x: apex.0,
+        apex_y: apex.1,
+        angle_left,
+        angle_right,
+        r_inner,
+        r_outer,
+        flat_top,
+        clip: None,
+    };
+    if fan.is_valid() {
+        Ok(fan)
+    } else {
+        Err(FitError::NoFit)
+    }
+}
+
+fn dist(a: (f32, f32), b: (f32, f32)) -> f32 {
+    libm::hypotf(b.0 - a.0, b.1 - a.1)
+}
+
+/// A line through `(cx, cy)` with unit direction `(dx, dy)`, `dy >= 0`
+/// (pointing down, the way a fan edge runs from its apex).
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    cx: f32,
+    cy: f32,
+    dx: f32,
+    dy: f32,
+}
+
+impl Line {
+    fn new(cx: f32, cy: f32, dx: f32, dy: f32) -> Option<Self> {
+        let len = libm::hypotf(dx, dy);
+        if !(len > 0.0 && len.is_finite() && cx.is_finite() && cy.is_finite()) {
+            return None;
+        }
+        let s = if dy < 0.0 { -len } else { len };
+        Some(Self {
+            cx,
+            cy,
+            dx: dx / s,
+            dy: dy / s,
+        })
+    }
+
+    /// The line from `apex` at `angle` from the downward vertical.
+    fn at(apex: (f32, f32), angle: f32) -> Self {
+        Self {
+            cx: apex.0,
+            cy: apex.1,
+            dx: libm::sinf(angle),
+            dy: libm::cosf(angle),
+        }
+    }
+
+    /// The foot of the perpendicular from `p`.
+    fn project(&self, p: (f32, f32)) -> (f32, f32) {
+        let t = (p.0 - self.cx) * self.dx + (p.1 - self.cy) * self.dy;
+        (self.cx + t * self.dx, self.cy + t * self.dy)
+    }
+
+    /// Signed perpendicular distance (positive to the right of the downward
+    /// direction as drawn, i.e. towards +x for a vertical line).
+    fn dist(&self, p: (f32, f32)) -> f32 {
+        (p.0 - self.cx) * self.dy - (p.1 - self.cy) * self.dx
+    }
+
+    /// Angle from the downward vertical, positive towards +x.
+    fn angle(&self) -> f32 {
+        libm::atan2f(self.dx, self.dy)
+    }
+
+    /// Whether a fan edge may run along this line.
+    fn is_edge(&self) -> bool {
+        self.angle().abs() <= MAX_EDGE_ANGLE
+    }
+
+    fn intersect(&self, o: &Line) -> Option<(f32, f32)> {
+        let cross = self.dx * o.dy - self.dy * o.dx;
+        if !(cross.abs() > 1e-6) {
+            return None;
+        }
+        let (qx, qy) = (o.cx - self.cx, o.cy - self.cy);
+        let t = (qx * o.dy - qy * o.dx) / cross;
+        Some((self.cx + t * self.dx, self.cy + t * self.dy))
+    }
+}
+
+/// RANSAC hypotheses per line.
+const LINE_ITERATIONS: usize = 128;
+/// Candidate values tried by the 1-D mode search.
+const MODE_CANDIDATES: usize = 64;
+
+/// RANSAC line (MSAC cost: inliers count their squared distance, outliers
+/// `tol²`) restricted to fan-edge angles, refined by total least squares on
+/// its inliers.
+fn ransac_line(pts: &[(f32, f32)], tol: f32, rng: &mut Rng) -> Option<Line> {
+    let n = pts.len();
+    if n < 2 {
+        return None;
+    }
+    let tol2 = tol * tol;
+    let cost = |l: &Line| -> f32 {
+        pts.iter()
+            .map(|&p| {
+                let d = l.dist(p);
+                if d * d < tol2 { d * d } else { tol2 }
+            })
+            .sum()
+    };
+    let mut best: Option<(f32, Line)> = None;
+    for _ in 0..LINE_ITERATIONS {
+        let (a, b) = (pts[rng.below(n)], pts[rng.below(n)]);
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        // Close pairs give poorly determined directions.
+        if !(libm::hypotf(dx, dy) >= 2.0 * tol) {
+            continue;
+        }
+        let Some(l) = Line::new(a.0, a.1, dx, dy).filter(Line::is_edge) else {
+            continue;
+        };
+        let c = cost(&l);
+        if best.is_none_or(|(bc, _)| c < bc) {
+            best = Some((c, l));
+        }
+    }
+    let mut line = best?.1;
+    for _ in 0..3 {
+        match total_least_squares(pts, |p| line.dist(p).abs() <= tol) {
+            Some(l) if l.is_edge() => line = l,
+            _ => break,
+        }
+    }
+    Some(line)
+}
+
+/// RANSAC circle through arc samples (three-point circumcircles, MSAC
+/// cost), refined by an algebraic fit on its inliers; returns the centre.
+/// Only circles centred above their sample points count: a fan's arcs are
+/// centred on its apex.
+fn ransac_circle(pts: &[(f32, f32)], tol: f32, rng: &mut Rng) -> Option<(f32, f32)> {
+    let n = pts.len();
+    if n < 3 {
+        return None;
+    }
+    let tol2 = tol * tol;
+    let cost = |c: (f32, f32), r: f32| -> f32 {
+        pts.iter()
+            .map(|&p| {
+                let d = dist(c, p) - r;
+                if d * d < tol2 { d * d } else { tol2 }
+            })
+            .sum()
+    };
+    let mut best: Option<(f32, (f32, f32), f32)> = None;
+    for _ in 0..LINE_ITERATIONS {
+        let (a, b, c) = (pts[rng.below(n)], pts[rng.below(n)], pts[rng.below(n)]);
+        if !(dist(a, b).min(dist(b, c)).min(dist(a, c)) >= 4.0 * tol) {
+            continue;
+        }
+        let Some((centre, r)) = circumcircle(a, b, c) else {
+            continue;
+        };
+        if !(centre.1 < a.1.min(b.1).min(c.1) && r < MAX_APEX_COORD) {
+            continue;
+        }
+        let cc = cost(centre, r);
+        if best.is_none_or(|(bc, _, _)| cc < bc) {
+            best = Some((cc, centre, r));
+        }
+    }
+    let (_, mut centre, mut r) = best?;
+    for _ in 0..3 {
+        match algebraic_circle(pts, |p| (dist(centre, p) - r).abs() <= tol) {
+            Some((c2, r2)) if c2.1 < centre.1 + r => (centre, r) = (c2, r2),
+            _ => break,
+        }
+    }
+    Some(centre)
+}
+
+/// Centre and radius of the circle through three points.
+fn circumcircle(a: (f32, f32), b: (f32, f32), c: (f32, f32)) -> Option<((f32, f32), f32)> {
+    let (bx, by) = (f64::from(b.0 - a.0), f64::from(b.1 - a.1));
+    let (cx, cy) = (f64::from(c.0 - a.0), f64::from(c.1 - a.1));
+    let d = 2.0 * (bx * cy - by * cx);
+    if !(d.abs() > 1e-9) {
+        return None;
+    }
+    let (b2, c2) = (bx * bx + by * by, cx * cx + cy * cy);
+    let ux = (cy * b2 - by * c2) / d;
+    let uy = (bx * c2 - cx * b2) / d;
+    let centre = ((f64::from(a.0) + ux) as f32, (f64::from(a.1) + uy) as f32);
+    let r = libm::hypot(ux, uy) as f32;
+    (centre.0.is_finite() && centre.1.is_finite() && r.is_finite()).then_some((centre, r))
+}
+
+/// Least-squares circle (Kåsa: minimises `Σ (|p - c|² - r²)²`, linear in the
+/// unknowns) through the selected points, in `f64` about their centroid.
+fn algebraic_circle(
+    pts: &[(f32, f32)],
+    keep: impl Fn((f32, f32)) -> bool,
+) -> Option<((f32, f32), f32)> {
+    let (mut n, mut sx, mut sy) = (0usize, 0.0f64, 0.0f64);
+    for &p in pts.iter().filter(|&&p| keep(p)) {
+        n += 1;
+        sx += f64::from(p.0);
+        sy += f64::from(p.1);
+    }
+    if n < 3 {
+        return None;
+    }
+    let (mx, my) = (sx / n as f64, sy / n as f64);
+    // With u, v centred, `u² + v² + D u + E v + F = 0` has normal equations
+    // [Σuu Σuv; Σuv Σvv] [D; E] = -[Σuz; Σvz], F = -Σz / n, z = u² + v².
+    let (mut uu, mut uv, mut vv, mut uz, mut vz, mut zz) = (0.0f64, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for &p in pts.iter().filter(|&&p| keep(p)) {
+        let (u, v) = (f64::from(p.0) - mx, f64::from(p.1) - my);
+        let z = u * u + v * v;
+        uu += u * u;
+        uv += u * v;
+        vv += v * v;
+        uz += u * z;
+        vz += v * z;
+        zz += z;
+    }
+    let det = uu * vv - uv * uv;
+    if !(det.abs() > 1e-9 * (uu * vv).max(1e-300)) {
+        return None;
+    }
+    let d = -(uz * vv - vz * uv) / det;
+    let e = -(vz * uu - uz * uv) / det;
+    let f = -zz / n as f64;
+    let r2 = 0.25 * (d * d + e * e) - f;
+    if !(r2 > 0.0) {
+        return None;
+    }
+    let centre = ((mx - 0.5 * d) as f32, (my - 0.5 * e) as f32);
+    let r = libm::sqrt(r2) as f32;
+    (centre.0.is_finite() && centre.1.is_finite() && r.is_finite()).then_some((centre, r))
+}
+
+/// The line through the centroid of the selected points along their
+/// principal axis.
+fn total_least_squares(pts: &[(f32, f32)], keep: impl Fn((f32, f32)) -> bool) -> Option<Line> {
+    let (mut n, mut sx, mut sy) = (0usize, 0.0f32, 0.0f32);
+    for &p in pts.iter().filter(|&&p| keep(p)) {
+        n += 1;
+        sx += p.0;
+        sy += p.1;
+    }
+    if n < 2 {
+        return None;
+    }
+    let (mx, my) = (sx / n as f32, sy / n as f32);
+    let (mut xx, mut xy, mut yy) = (0.0f32, 0.0f32, 0.0f32);
+    for &p in pts.iter().filter(|&&p| keep(p)) {
+        let (u, v) = (p.0 - mx, p.1 - my);
+        xx += u * u;
+        xy += u * v;
+        yy += v * v;
+    }
+    let theta = 0.5 * libm::atan2f(2.0 * xy, xx - yy);
+    Line::new(mx, my, libm::cosf(theta), libm::sinf(theta))
+}
+
+/// Robust mode of the values `val(0..n)` (`None` entries skipped): the
+/// candidate with the least MSAC cost, refined as the mean of the values
+/// within `tol`. Returns the mode and its inlier count.
+fn mode_1d(
+    n: usize,
+    val: impl Fn(usize) -> Option<f32>,
+    tol: f32,
+    rng: &mut Rng,
+) -> Option<(f32, usize)> {
+    let tol2 = tol * tol;
+    let finite = |i: usize| val(i).filter(|v| v.is_finite());
+    let cost = |c: f32| -> f32 {
+        (0..n)
+            .filter_map(finite)
+            .map(|v| ((v - c) * (v - c)).min(tol2))
+            .sum()
+    };
+    let mut best: Option<(f32, f32)> = None;
+    for k in 0..n.min(MODE_CANDIDATES) {
+        let i = if n <= MODE_CANDIDATES {
+            k
+        } else {
+            rng.below(n)
+        };
+        let Some(c) = finite(i) else { continue };
+        let cc = cost(c);
+        if best.is_none_or(|(bc, _)| cc < bc) {
+            best = Some((cc, c));
+        }
+    }
+    let mut m = best?.1;
+    let mut count = 0;
+    for _ in 0..3 {
+        let (mut s, mut k) = (0.0f32, 0usize);
+        for v in (0..n).filter_map(finite).filter(|v| (v - m).abs() <= tol) {
+            s += v;
+            k += 1;
+        }
+        if k == 0 {
+            break;
+        }
+        m = s / k as f32;
+        count = k;
+    }
+    Some((m, count))
+}
+
+/// The 64-bit golden ratio, SplitMix64's increment.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64: tiny, seedable, identical on every platform.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GOLDEN);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`), by multiply-shift.
+    fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::metrics::{boundary_scratch_len, mean_boundary_distance};
+    use std::vec;
+    use std::vec::Vec;
+
+    const W: u16 = 640;
+    const H: u16 = 480;
+
+    fn raster(r: &Regions, w: u16, h: u16) -> Vec<u8> {
+        let mut m = vec![0u8; w as usize * h as usize];
+        assert!(r.rasterize(w, h, &mut m));
+        m
+    }
+
+    fn boundary_distance(a: &[u8], b: &[u8], w: u16, h: u16) -> f64 {
+        let (w, h) = (w as usize, h as usize);
+        let mut s = vec![0.0f32; boundary_scratch_len(w, h)];
+        mean_boundary_distance(a, b, w, h, &mut s).unwrap()
+    }
+
+    fn fit_map(map: &[u8], mw: usize, mh: usize, opts: &FitOptions) -> Result<Regions, FitError> {
+        let need = scratch_len(mw, mh);
+        let mut labels = vec![0u32; need.labels];
+        let mut points = vec![(0.0f32, 0.0f32); need.points];
+        let mut s = FitScratch {
+            labels: &mut labels,
+            points: &mut points,
+        };
+        fit_regions_from_map(map, mw, mh, opts, &mut s)
+    }
+
+    fn fit_one(map: &[u8], mw: usize, mh: usize, opts: &FitOptions) -> Result<Region, FitError> {
+        let need = scratch_len(mw, mh);
+        let mut labels = vec![0u32; need.labels];
+        let mut points = vec![(0.0f32, 0.0f32); need.points];
+        let mut s = FitScratch {
+            labels: &mut labels,
+            points: &mut points,
+        };
+        fit_region_from_map(map, mw, mh, opts, &mut s)
+    }
+
+    /// Rasterises `truth`, fits it back at scale 1 and returns the fit and
+    /// the mean boundary distance between the two masks.
+    fn round_trip(truth: Region) -> (Region, f64) {
+        let m = raster(&Regions::one(truth), W, H);
+        let fitted = fit_one(&m, W as usize, H as usize, &FitOptions::full_res(W, H)).unwrap();
+        let d = boundary_distance(&raster(&Regions::one(fitted), W, H), &m, W, H);
+        (fitted, d)
+    }
+
+    fn phased() -> Fan {
+        Fan {
+            apex_x: 318.3,
+            apex_y: 30.6,
+            angle_left: -0.62,
+            angle_right: 0.55,
+            r_inner: 0.0,
+            r_outer: 420.0,
+            flat_top: None,
+            clip: None,
+        }
+    }
+
+    fn flat_clipped() -> Fan {
+        Fan {
+            apex_x: 320.0,
+            apex_y: 20.0,
+            angle_left: -0.75,
+            angle_right: 0.75,
+            r_inner: 0.0,
+            r_outer: 520.0,
+            flat_top: Some(45.0),
+            clip: Some(Rect::new(0.0, 0.0, 640.0, 480.0)),
+        }
+    }
+
+    fn curvilinear() -> Fan {
+        Fan {
+            apex_x: 321.0,
+            apex_y: -200.0,
+            angle_left: -0.6,
+            angle_right: 0.6,
+            r_inner: 260.0,
+            r_outer: 650.0,
+            flat_top: None,
+            clip: None,
+        }
+    }
+
+    fn fan_of(r: Region) -> Fan {
+        match r {
+            Region::Fan(f) => f,
+            Region::Rect(r) => panic!("expected a fan, got {r:?}"),
+        }
+    }
+
+    #[test]
+    fn round_trip_pointed_phased_fan() {
+        let (fit, d) = round_trip(Region::Fan(phased()));
+        let f = fan_of(fit);
+        assert!(d < 0.5, "boundary distance {d}, {f:?}");
+        assert!(
+            (f.apex_x - 318.3).abs() < 1.0 && (f.apex_y - 30.6).abs() < 1.0,
+            "{f:?}"
+        );
+        assert!((f.r_outer - 420.0).abs() < 1.0, "{f:?}");
+        assert!(
+            f.flat_top.is_none() && f.r_inner == 0.0 && f.clip.is_none(),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn round_trip_flat_top_with_clip() {
+        let (fit, d) = round_trip(Region::Fan(flat_clipped()));
+        let f = fan_of(fit);
+        assert!(d < 0.5, "boundary distance {d}, {f:?}");
+        assert!(f.flat_top.is_some_and(|t| (t - 45.0).abs() < 0.5), "{f:?}");
+        assert_eq!(f.clip, Some(Rect::new(0.0, 0.0, 640.0, 480.0)));
+        assert!((f.r_outer - 520.0).abs() < 2.0, "{f:?}");
+    }
+
+    #[test]
+    fn round_trip_curvilinear_inner_arc() {
+        let (fit, d) = round_trip(Region::Fan(curvilinear()));
+        let f = fan_of(fit);
+        assert!(d < 0.5, "boundary distance {d}, {f:?}");
+        assert!(
+            (f.r_inner - 260.0).abs() < 2.0 && f.flat_top.is_none(),
+            "{f:?}"
+        );
+        assert!((f.r_outer - 650.0).abs() < 2.0, "{f:?}");
+    }
+
+    #[test]
+    fn round_trip_rectangle() {
+        let truth = Rect::new(100.4, 80.5, 540.6, 400.2);
+        let (fit, d) = round_trip(Region::Rect(truth));
+        assert!(matches!(fit, Region::Rect(_)), "{fit:?}");
+        assert!(d < 0.5, "boundary distance {d}");
+        // A rectangle over the whole frame: every side clipped.
+        let (fit, d) = round_trip(Region::Rect(Rect::new(0.0, 0.0, 640.0, 480.0)));
+        assert_eq!(fit, Region::Rect(Rect::new(0.0, 0.0, 640.0, 480.0)));
+        assert_eq!(d, 0.0);
+    }
+
+    /// Forty random sectors — phased (some with a flat top), curvilinear,
+    /// apex above or inside the frame, edges up to ±1.1 rad and often cut
+    /// by the frame sides or bottom — all round-trip within 0.5 px.
+    #[test]
+    fn random_fans_round_trip() {
+        let mut rng = TestRng(99);
+        for k in 0..40 {
+            let mut u = || rng.unit();
+            let mut f = Fan {
+                apex_x: 120.0 + 400.0 * u(),
+                apex_y: -40.0 + 90.0 * u(),
+                angle_left: -1.1 + 0.8 * u(),
+                angle_right: 0.3 + 0.8 * u(),
+                r_inner: 0.0,
+                r_outer: 250.0 + 350.0 * u(),
+                flat_top: None,
+                clip: None,
+            };
+            match k % 3 {
+                1 => f.flat_top = Some(f.apex_y.max(0.0) + 5.0 + 35.0 * u()),
+                2 => {
+                    f.apex_y = -300.0 + 200.0 * u();
+                    f.r_inner = -f.apex_y + 20.0 + 60.0 * u();
+                    f.r_outer = f.r_inner + 250.0 + 250.0 * u();
+                }
+                _ => {}
+            }
+            let (fit, d) = round_trip(Region::Fan(f));
+            assert!(d < 0.5, "#{k}: boundary distance {d}\n{f:?}\n{fit:?}");
+        }
+    }
+
+    /// A tiny LCG so the tests need no dependencies.
+    struct TestRng(u64);
+    impl TestRng {
+        fn unit(&mut self) -> f32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
+    /// Coarse map: an 80×64 probability map of a 640×480 frame (8 × 7.5 px
+    /// per map pixel), each value the fan's area fraction from 4×4
+    /// supersamples plus ±20 of uniform noise, as a network might output.
+    /// Edge samples then carry up to ~0.1 map px of interpolation error,
+    /// about 1 px at full resolution, so the tolerance here is 1.0 px rather
+    /// than 0.5 (measured: ~0.05).
+    #[test]
+    fn coarse_map_upscaled() {
+        let (mw, mh) = (80usize, 64usize);
+        let opts = FitOptions::upscaled(mw, mh, W, H);
+        let mut rng = TestRng(5);
+        for truth in [
+            Region::Fan(phased()),
+            Region::Fan(curvilinear()),
+            Region::Fan(flat_clipped()),
+        ] {
+            let mut map = vec![0u8; mw * mh];
+            for (i, v) in map.iter_mut().enumerate() {
+                let (mx, my) = ((i % mw) as f32, (i / mw) as f32);
+                let mut hits = 0;
+                for k in 0..16 {
+                    let x = (mx + (k % 4) as f32 * 0.25 + 0.125) * opts.scale_x;
+                    let y = (my + (k / 4) as f32 * 0.25 + 0.125) * opts.scale_y;
+                    hits += u32::from(truth.contains(x, y));
+                }
+                *v = ((hits * 255 / 16) as f32 + 40.0 * (rng.unit() - 0.5)).clamp(0.0, 255.0) as u8;
+            }
+            let fit = fit_one(&map, mw, mh, &opts).unwrap();
+            let d = boundary_distance(
+                &raster(&Regions::one(fit), W, H),
+                &raster(&Regions::one(truth), W, H),
+                W,
+                H,
+            );
+            assert!(d < 1.0, "boundary distance {d}: {fit:?} vs {truth:?}");
+            assert!(matches!(fit, Region::Fan(_)));
+        }
+    }
+
+    /// 25 % of every point set is uniform clutter over the frame; the
+    /// inliers carry ±0.3 px of noise.
+    #[test]
+    fn edge_points_with_outliers() {
+        let truth = phased();
+        let mut rng = TestRng(7);
+        let mut sets: [Vec<(f32, f32)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for i in 0..120 {
+            let t = i as f32 / 120.0;
+            let (r, a) = (20.0 + 390.0 * t, truth.angle_left + t * truth.opening());
+            let on = [truth.angle_left, truth.angle_right, a];
+            let rad = [r, r, truth.r_outer];
+            for (k, set) in sets.iter_mut().enumerate() {
+                let (dx, dy) = (rng.unit() - 0.5, rng.unit() - 0.5);
+                set.push(if i % 4 == 3 {
+                    (rng.unit() * 640.0, rng.unit() * 480.0)
+                } else {
+                    (
+                        truth.apex_x + rad[k] * libm::sinf(on[k]) + 0.6 * dx,
+                        truth.apex_y + rad[k] * libm::cosf(on[k]) + 0.6 * dy,
+                    )
+                });
+            }
+        }
+        let pts = EdgePoints {
+            left: &sets[0],
+            right: &sets[1],
+            arc: &sets[2],
+            top: &[],
+        };
+        let f = fit_fan_from_edge_points(&pts, 1.5, 3).unwrap();
+        assert!((f.apex_x - truth.apex_x).abs() < 1.0, "{f:?}");
+        assert!((f.apex_y - truth.apex_y).abs() < 1.0, "{f:?}");
+        assert!((f.angle_left - truth.angle_left).abs() < 0.005, "{f:?}");
+        assert!((f.angle_right - truth.angle_right).abs() < 0.005, "{f:?}");
+        assert!((f.r_outer - truth.r_outer).abs() < 1.0, "{f:?}");
+        assert!(f.flat_top.is_none() && f.r_inner == 0.0);
+    }
+
+    /// The temporal labeler's failure modes on one map: static text (holes)
+    /// inside the fan, blobs stuck to its edges and arc, an ECG trace running
+    /// from the frame border across the left edge, and loose specks.
+    fn noisy_map(truth: &Fan) -> Vec<u8> {
+        let mut m = raster(&Regions::one(Region::Fan(*truth)), W, H);
+        let mut set = |x: i32, y: i32, v: u8| {
+            if (0..W as i32).contains(&x) && (0..H as i32).contains(&y) {
+                m[y as usize * W as usize + x as usize] = v;
+            }
+        };
+        for (bx, by) in [(280, 120), (330, 200), (300, 330)] {
+            for y in by..by + 12 {
+                for x in bx..bx + 40 {
+                    set(x, y, 0);
+                }
+            }
+        }
+        // Blobs of radius 9 centred on the boundary: 4 on each edge, 4 on the arc.
+        for k in 0..4 {
+            let r = 90.0 + 70.0 * k as f32;
+            let a = truth.angle_left + truth.opening() * (0.15 + 0.23 * k as f32);
+            for (cr, ca) in [
+                (r, truth.angle_left),
+                (r, truth.angle_right),
+                (truth.r_outer, a),
+            ] {
+                let cx = (truth.apex_x + cr * libm::sinf(ca)) as i32;
+                let cy = (truth.apex_y + cr * libm::cosf(ca)) as i32;
+                for dy in -9..=9 {
+                    for dx in -9..=9 {
+                        if dx * dx + dy * dy <= 81 {
+                            set(cx + dx, cy + dy, 255);
+                        }
+                    }
+                }
+            }
+        }
+        for x in 0..240 {
+            let y = 300 + (8.0 * libm::sinf(x as f32 * 0.2)) as i32;
+            for t in 0..3 {
+                set(x, y + t, 255);
+            }
+        }
+        let mut rng = TestRng(11);
+        for _ in 0..400 {
+            set(
+                (rng.unit() * 640.0) as i32,
+                (rng.unit() * 480.0) as i32,
+                255,
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn robust_to_text_blobs_traces_and_specks() {
+        let truth = phased();
+        let map = noisy_map(&truth);
+        let fit = fit_one(&map, W as usize, H as usize, &FitOptions::full_res(W, H)).unwrap();
+        let t = raster(&Regions::one(Region::Fan(truth)), W, H);
+        let d = boundary_distance(&raster(&Regions::one(fit), W, H), &t, W, H);
+        assert!(d < 0.5, "boundary distance {d}: {fit:?}");
+    }
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        let map = noisy_map(&phased());
+        let mut opts = FitOptions::full_res(W, H);
+        let a = fit_one(&map, W as usize, H as usize, &opts).unwrap();
+        let b = fit_one(&map, W as usize, H as usize, &opts).unwrap();
+        assert_eq!(a, b);
+        opts.seed = 12345;
+        let c = fit_one(&map, W as usize, H as usize, &opts).unwrap();
+        let d = boundary_distance(
+            &raster(&Regions::one(a), W, H),
+            &raster(&Regions::one(c), W, H),
+            W,
+            H,
+        );
+        assert!(d < 0.5, "seeds disagree by {d}");
+    }
+
+    fn multi_round_trip(truth: &Regions) -> (Regions, f64) {
+        let m = raster(truth, W, H);
+        let fit = fit_map(&m, W as usize, H as usize, &FitOptions::full_res(W, H)).unwrap();
+        let d = boundary_distance(&raster(&fit, W, H), &m, W, H);
+        (fit, d)
+    }
+
+    #[test]
+    fn dual_pane_gives_two_fans() {
+        let pane = |x: f32| {
+            Region::Fan(Fan {
+                apex_x: x,
+                apex_y: 20.0,
+                angle_left: -0.5,
+                angle_right: 0.5,
+                r_inner: 0.0,
+                r_outer: 300.0,
+                flat_top: None,
+                clip: None,
+            })
+        };
+        let mut truth = Regions::one(pane(160.0));
+        truth.push(pane(480.0)).unwrap();
+        let (fit, d) = multi_round_trip(&truth);
+        assert_eq!(fit.len(), 2, "{fit:?}");
+        assert!(fit.iter().all(|r| matches!(r, Region::Fan(_))), "{fit:?}");
+        assert!(d < 0.5, "boundary distance {d}: {fit:?}");
+    }
+
+    #[test]
+    fn fan_above_strip_gives_fan_and_rect() {
+        let mut truth = Regions::one(Region::Fan(Fan {
+            apex_x: 320.0,
+            apex_y: 10.0,
+            angle_left: -0.6,
+            angle_right: 0.6,
+            r_inner: 0.0,
+            r_outer: 250.0,
+            flat_top: None,
+            clip: None,
+        }));
+        truth
+            .push(Region::Rect(Rect::new(0.0, 290.0, 640.0, 480.0)))
+            .unwrap();
+        let (fit, d) = multi_round_trip(&truth);
+        assert_eq!(fit.len(), 2, "{fit:?}");
+        // Largest first: the strip, then the fan.
+        assert_eq!(
+            fit.regions[0],
+            Region::Rect(Rect::new(0.0, 290.0, 640.0, 480.0))
+        );
+        assert!(matches!(fit.regions[1], Region::Fan(_)), "{fit:?}");
+        assert!(d < 0.5, "boundary distance {d}: {fit:?}");
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_not_panics() {
+        let map = [255u8; 12];
+        let opts = FitOptions::full_res(4, 3);
+        let mut labels = [0u32; 12];
+        let mut points = [(0.0f32, 0.0f32); 22];
+        let mut s = FitScratch {
+            labels: &mut labels,
+            points: &mut points,
+        };
+        assert!(fit_region_from_map(&map, 4, 3, &opts, &mut s).is_ok());
+        assert_eq!(
+            fit_region_from_map(&map, 4, 4, &opts, &mut s),
+            Err(FitError::BadMapSize)
+        );
+        assert_eq!(
+            fit_region_from_map(&map, 0, 3, &opts, &mut s),
+            Err(FitError::BadMapSize)
+        );
+        assert_eq!(
+            fit_region_from_map(&map, usize::MAX, 2, &opts, &mut s),
+            Err(FitError::BadMapSize)
+        );
+        for bad in [
+            FitOptions {
+                scale_x: f32::NAN,
+                ..opts
+            },
+            FitOptions {
+                scale_y: 0.0,
+                ..opts
+            },
+            FitOptions { full_w: 0, ..opts },
+            FitOptions {
+                min_area_frac: f32::NAN,
+                ..opts
+            },
+            FitOptions {
+                min_area_frac: 1.5,
+                ..opts
+            },
+        ] {
+            assert_eq!(
+                fit_regions_from_map(&map, 4, 3, &bad, &mut s),
+                Err(FitError::BadParameter)
+            );
+        }
+        let mut short = FitScratch {
+            labels: &mut labels[..11],
+            points: &mut points,
+        };
+        assert_eq!(
+            fit_region_from_map(&map, 4, 3, &opts, &mut short),
+            Err(FitError::ScratchTooSmall)
+        );
+        let mut short = FitScratch {
+            labels: &mut labels,
+            points: &mut points[..21],
+        };
+        assert_eq!(
+            fit_region_from_map(&map, 4, 3, &opts, &mut short),
+            Err(FitError::ScratchTooSmall)
+        );
+        assert_eq!(scratch_len(usize::MAX, 2).labels, usize::MAX);
+
+        let e = EdgePoints::default();
+        assert_eq!(
+            fit_fan_from_edge_points(&e, 1.0, 0),
+            Err(FitError::TooFewPoints)
+        );
+        assert_eq!(
+            fit_fan_from_edge_points(&e, f32::NAN, 0),
+            Err(FitError::BadParameter)
+        );
+        let nan = [(f32::NAN, 1.0); 8];
+        let inf = [(f32::INFINITY, f32::NEG_INFINITY); 8];
+        let e = EdgePoints {
+            left: &nan,
+            right: &inf,
+            arc: &nan,
+            top: &inf,
+        };
+        assert!(fit_fan_from_edge_points(&e, 1.0, 0).is_err());
+    }
+
+    #[test]
+    fn empty_and_tiny_maps_are_empty() {
+        let zero = vec![0u8; 64 * 48];
+        assert_eq!(
+            fit_one(&zero, 64, 48, &FitOptions::full_res(64, 48)),
+            Err(FitError::EmptyMap)
+        );
+        assert_eq!(
+            fit_map(&zero, 64, 48, &FitOptions::full_res(64, 48)),
+            Err(FitError::EmptyMap)
+        );
+        // Below the threshold, or a speck below the minimum area.
+        let mut m = vec![100u8; 64 * 48];
+        assert_eq!(
+            fit_one(&m, 64, 48, &FitOptions::full_res(64, 48)),
+            Err(FitError::EmptyMap)
+        );
+        m.fill(0);
+        m[100] = 255;
+        assert_eq!(
+            fit_one(&m, 64, 48, &FitOptions::full_res(64, 48)),
+            Err(FitError::EmptyMap)
+        );
+    }
+
+    /// Random maps, single pixels, lines: any result is fine, no panic.
+    #[test]
+    fn garbage_maps_do_not_panic() {
+        let (w, h) = (64usize, 48usize);
+        let opts = FitOptions {
+            min_area_frac: 0.0,
+            ..FitOptions::upscaled(w, h, 640, 480)
+        };
+        let mut rng = TestRng(3);
+        let mut m = vec![0u8; w * h];
+        for density in [0.02f32, 0.3, 0.5, 0.9, 1.0] {
+            for v in m.iter_mut() {
+                *v = if rng.unit() < density {
+                    (rng.unit() * 255.0) as u8
+                } else {
+                    0
+                };
+            }
+            let _ = fit_map(&m, w, h, &opts);
+        }
+        m.fill(0);
+        m[w + 1] = 255;
+        let _ = fit_map(&m, w, h, &opts);
+        for y in 0..h {
+            m[y * w + 5] = 255;
+        }
+        let _ = fit_map(&m, w, h, &opts);
+        let _ = fit_map(&[255], 1, 1, &opts);
+        let _ = fit_map(&[255; 7], 7, 1, &opts);
+    }
+}

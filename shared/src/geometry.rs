@@ -1,0 +1,545 @@
+//! Scan-region geometry: fans and rectangles, and their rasterisation to
+//! per-row spans at full resolution.
+//!
+//! Why geometry and not pixels: the cart cannot afford a full-resolution
+//! per-pixel mask, and a model's coarse probability map is noisy at the edges.
+//! A handful of parameters (apex, edge angles, radii) fitted to that map is
+//! stable from frame to frame, can be checked for plausibility, and turns into
+//! at most a few spans per row, so masking is a memory fill.
+//!
+//! Coordinates are in pixels of the full-resolution frame, `x` to the right and
+//! `y` down; pixel `(x, y)` covers `[x, x+1) × [y, y+1)` and is *inside* a
+//! region when its centre `(x + 0.5, y + 0.5)` is. Fan angles are measured
+//! from the downward vertical (`+y`), positive towards `+x`, in radians.
+
+use serde::{Deserialize, Serialize};
+
+/// The most regions a frame can carry (dual screen + M-mode strip + spare).
+pub const MAX_REGIONS: usize = 4;
+/// The most spans one row can have: each fan contributes at most two (its row
+/// can cross the inner arc), each rectangle one.
+pub const MAX_SPANS_PER_ROW: usize = 2 * MAX_REGIONS;
+
+/// Fans must open downwards: both edges within this many radians of vertical.
+pub const MAX_EDGE_ANGLE: f32 = 1.45;
+
+/// An axis-aligned rectangle in pixel-edge coordinates (`x0 <= x < x1`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rect {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+impl Rect {
+    pub const fn new(x0: f32, y0: f32, x1: f32, y1: f32) -> Self {
+        Self { x0, y0, x1, y1 }
+    }
+
+    /// Whether the point lies inside (edges `x0`, `y0` included, `x1`, `y1` excluded).
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
+    }
+
+    pub fn width(&self) -> f32 {
+        self.x1 - self.x0
+    }
+
+    pub fn height(&self) -> f32 {
+        self.y1 - self.y0
+    }
+
+    fn is_valid(&self) -> bool {
+        self.x0.is_finite()
+            && self.y0.is_finite()
+            && self.x1.is_finite()
+            && self.y1.is_finite()
+            && self.x1 > self.x0
+            && self.y1 > self.y0
+    }
+}
+
+/// A sector (fan) as phased-array and curvilinear probes draw it.
+///
+/// The kept region is every point at distance `r_inner..=r_outer` from the
+/// apex whose angle from the downward vertical lies in `angle_left..=angle_right`,
+/// below `flat_top` when set (a truncated, flat apex) and inside `clip` when
+/// set (the scanner's image area cuts wide fans). A phased array has its apex
+/// on or just above the top of the image and `r_inner` ≈ 0; a curvilinear
+/// probe has its (virtual) apex far above the image and `r_inner` = the probe
+/// face radius.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fan {
+    pub apex_x: f32,
+    pub apex_y: f32,
+    /// Left edge angle (radians from +y, negative = left of the apex).
+    pub angle_left: f32,
+    /// Right edge angle (radians from +y), greater than `angle_left`.
+    pub angle_right: f32,
+    /// Inner radius (0 for a pointed apex).
+    pub r_inner: f32,
+    /// Outer radius (the far-field arc).
+    pub r_outer: f32,
+    /// Everything above this `y` is outside (a flat, truncated apex).
+    pub flat_top: Option<f32>,
+    /// The scanner's image area; everything outside it is outside.
+    pub clip: Option<Rect>,
+}
+
+impl Fan {
+    /// Whether the point lies inside the fan.
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        let dx = x - self.apex_x;
+        let dy = y - self.apex_y;
+        if dy <= 0.0 {
+            return false;
+        }
+        if let Some(top) = self.flat_top
+            && y < top
+        {
+            return false;
+        }
+        if let Some(c) = self.clip
+            && !c.contains(x, y)
+        {
+            return false;
+        }
+        let r2 = dx * dx + dy * dy;
+        if r2 > self.r_outer * self.r_outer || r2 < self.r_inner * self.r_inner {
+            return false;
+        }
+        let t = dx / dy;
+        t >= libm::tanf(self.angle_left) && t <= libm::tanf(self.angle_right)
+    }
+
+    /// Whether the parameters describe a drawable fan (finite, ordered angles
+    /// within ±[`MAX_EDGE_ANGLE`], `0 <= r_inner < r_outer`).
+    pub fn is_valid(&self) -> bool {
+        let finite = self.apex_x.is_finite()
+            && self.apex_y.is_finite()
+            && self.angle_left.is_finite()
+            && self.angle_right.is_finite()
+            && self.r_inner.is_finite()
+            && self.r_outer.is_finite()
+            && self.flat_top.is_none_or(f32::is_finite);
+        finite
+            && self.angle_left < self.angle_right
+            && self.angle_left >= -MAX_EDGE_ANGLE
+            && self.angle_right <= MAX_EDGE_ANGLE
+            && self.r_inner >= 0.0
+            && self.r_outer > self.r_inner
+            && self.clip.is_none_or(|c| c.is_valid())
+    }
+
+    /// Opening angle in radians.
+    pub fn opening(&self) -> f32 {
+        self.angle_right - self.angle_left
+    }
+
+    /// The x-intervals (in continuous coordinates) where the horizontal line
+    /// `y` is inside the fan; at most two (the line may cross the inner arc).
+    fn line_intervals(&self, y: f32, out: &mut [(f32, f32); 2]) -> usize {
+        let dy = y - self.apex_y;
+        if dy <= 0.0 || !self.is_valid() {
+            return 0;
+        }
+        if self.flat_top.is_some_and(|top| y < top) {
+            return 0;
+        }
+        let ro2 = self.r_outer * self.r_outer;
+        if dy * dy > ro2 {
+            return 0;
+        }
+        let half_outer = libm::sqrtf(ro2 - dy * dy);
+        let mut lo = -half_outer;
+        let mut hi = half_outer;
+        lo = lo.max(dy * libm::tanf(self.angle_left));
+        hi = hi.min(dy * libm::tanf(self.angle_right));
+        if let Some(c) = self.clip {
+            if y < c.y0 || y >= c.y1 {
+                return 0;
+            }
+            lo = lo.max(c.x0 - self.apex_x);
+            // `x1` is exclusive; the pixel-centre conversion below handles it.
+            hi = hi.min(c.x1 - self.apex_x);
+        }
+        if lo > hi {
+            return 0;
+        }
+        let ri2 = self.r_inner * self.r_inner;
+        let mut n = 0;
+        if dy * dy < ri2 {
+            let half_inner = libm::sqrtf(ri2 - dy * dy);
+            // Keep [lo, hi] minus the open interval (-half_inner, half_inner).
+            if lo < -half_inner {
+                out[n] = (lo + self.apex_x, hi.min(-half_inner) + self.apex_x);
+                n += 1;
+            }
+            if hi > half_inner {
+                out[n] = (lo.max(half_inner) + self.apex_x, hi + self.apex_x);
+                n += 1;
+            }
+        } else {
+            out[0] = (lo + self.apex_x, hi + self.apex_x);
+            n = 1;
+        }
+        n
+    }
+}
+
+/// One scan region: a fan or a rectangle (linear probes, M-mode and spectral
+/// Doppler strips).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RegionRepr")]
+pub enum Region {
+    Fan(Fan),
+    Rect(Rect),
+}
+
+/// The wire form of [`Region`] for deserialising. serde buffers an
+/// internally tagged enum's fields until it meets the tag, which needs
+/// `alloc`; this flat struct reads the same `{"kind": ..., fields...}` JSON
+/// without it, and [`Region`] is built from it.
+#[derive(Deserialize)]
+struct RegionRepr {
+    kind: RegionKind,
+    apex_x: Option<f32>,
+    apex_y: Option<f32>,
+    angle_left: Option<f32>,
+    angle_right: Option<f32>,
+    r_inner: Option<f32>,
+    r_outer: Option<f32>,
+    flat_top: Option<f32>,
+    clip: Option<Rect>,
+    x0: Option<f32>,
+    y0: Option<f32>,
+    x1: Option<f32>,
+    y1: Option<f32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RegionKind {
+    Fan,
+    Rect,
+}
+
+impl TryFrom<RegionRepr> for Region {
+    type Error = &'static str;
+
+    fn try_from(r: RegionRepr) -> Result<Self, Self::Error> {
+        let need = |v: Option<f32>| v.ok_or("region is missing a field its kind needs");
+        Ok(match r.kind {
+            RegionKind::Fan => Region::Fan(Fan {
+                apex_x: need(r.apex_x)?,
+                apex_y: need(r.apex_y)?,
+                angle_left: need(r.angle_left)?,
+                angle_right: need(r.angle_right)?,
+                r_inner: need(r.r_inner)?,
+                r_outer: need(r.r_outer)?,
+                flat_top: r.flat_top,
+                clip: r.clip,
+            }),
+            RegionKind::Rect => Region::Rect(Rect::new(
+                need(r.x0)?,
+                need(r.y0)?,
+                need(r.x1)?,
+                need(r.y1)?,
+            )),
+        })
+    }
+}
+
+impl Region {
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        match self {
+            Region::Fan(f) => f.contains(x, y),
+            Region::Rect(r) => r.contains(x, y),
+        }
+    }
+
+    pub fn is_valid(&self) -> bool {
+        match self {
+            Region::Fan(f) => f.is_valid(),
+            Region::Rect(r) => r.is_valid(),
+        }
+    }
+}
+
+/// A half-open run of kept pixels `[start, end)` on one row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl Span {
+    pub const fn len(&self) -> u16 {
+        self.end - self.start
+    }
+
+    pub const fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// The kept spans of one row, sorted and non-overlapping.
+pub type RowSpans = heapless::Vec<Span, MAX_SPANS_PER_ROW>;
+
+/// Converts a continuous interval of pixel-centre x positions to a pixel span:
+/// pixel `x` is in when `lo <= x + 0.5 <= hi`.
+fn interval_to_span(lo: f32, hi: f32, width: u16) -> Option<Span> {
+    let start = libm::ceilf(lo - 0.5).max(0.0);
+    let end = (libm::floorf(hi - 0.5) + 1.0).min(width as f32);
+    // Also `None` when either bound is NaN.
+    if start.partial_cmp(&end) != Some(core::cmp::Ordering::Less) {
+        return None;
+    }
+    Some(Span {
+        start: start as u16,
+        end: end as u16,
+    })
+}
+
+/// Inserts a span into a sorted row, merging overlaps and neighbours.
+fn insert_span(row: &mut RowSpans, s: Span) {
+    let mut merged = s;
+    let mut out = RowSpans::new();
+    let mut placed = false;
+    for &cur in row.iter() {
+        if cur.end < merged.start {
+            let _ = out.push(cur);
+        } else if merged.end < cur.start {
+            if !placed {
+                let _ = out.push(merged);
+                placed = true;
+            }
+            let _ = out.push(cur);
+        } else {
+            merged.start = merged.start.min(cur.start);
+            merged.end = merged.end.max(cur.end);
+        }
+    }
+    if !placed {
+        let _ = out.push(merged);
+    }
+    *row = out;
+}
+
+/// The scan regions of one frame (one for most layouts; two for dual screens;
+/// a fan or rectangle plus a strip for M-mode and spectral Doppler).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Regions {
+    pub regions: heapless::Vec<Region, MAX_REGIONS>,
+}
+
+impl Regions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A single region.
+    pub fn one(r: Region) -> Self {
+        let mut s = Self::new();
+        let _ = s.regions.push(r);
+        s
+    }
+
+    /// Adds a region; `Err` gives it back when [`MAX_REGIONS`] are already held.
+    pub fn push(&mut self, r: Region) -> Result<(), Region> {
+        self.regions.push(r)
+    }
+
+    pub fn len(&self) -> usize {
+        self.regions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.regions.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Region> {
+        self.regions.iter()
+    }
+
+    /// Whether every region is valid (and there is at least one).
+    pub fn is_valid(&self) -> bool {
+        !self.regions.is_empty() && self.regions.iter().all(Region::is_valid)
+    }
+
+    /// Whether pixel `(x, y)` (its centre) is kept.
+    pub fn contains_pixel(&self, x: u32, y: u32) -> bool {
+        let (cx, cy) = (x as f32 + 0.5, y as f32 + 0.5);
+        self.regions
+            .iter()
+            .any(|r| r.is_valid() && r.contains(cx, cy))
+    }
+
+    /// The kept spans of row `y` of a frame `width` pixels wide, sorted and
+    /// merged. Invalid regions contribute nothing (fail closed).
+    pub fn row_spans(&self, y: u32, width: u16) -> RowSpans {
+        let mut row = RowSpans::new();
+        let cy = y as f32 + 0.5;
+        for region in self.regions.iter().filter(|r| r.is_valid()) {
+            match region {
+                Region::Fan(f) => {
+                    let mut iv = [(0.0, 0.0); 2];
+                    let n = f.line_intervals(cy, &mut iv);
+                    for &(lo, hi) in &iv[..n] {
+                        if let Some(s) = interval_to_span(lo, hi, width) {
+                            insert_span(&mut row, s);
+                        }
+                    }
+                }
+                Region::Rect(r) => {
+                    if cy >= r.y0 && cy < r.y1 {
+                        // Centre in [x0, x1): x + 0.5 >= x0 and x + 0.5 < x1.
+                        let start = libm::ceilf(r.x0 - 0.5).max(0.0);
+                        let end = libm::ceilf(r.x1 - 0.5).min(width as f32);
+                        if start < end {
+                            insert_span(
+                                &mut row,
+                                Span {
+                                    start: start as u16,
+                                    end: end as u16,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        row
+    }
+
+    /// Writes a full-resolution keep mask (255 = kept, 0 = blacked out),
+    /// row-major, `width * height` bytes. Returns `false` (and writes
+    /// nothing) when `out` has the wrong length.
+    pub fn rasterize(&self, width: u16, height: u16, out: &mut [u8]) -> bool {
+        let (w, h) = (width as usize, height as usize);
+        if out.len() != w * h {
+            return false;
+        }
+        for (y, row) in out.chunks_exact_mut(w).enumerate() {
+            row.fill(0);
+            for s in self.row_spans(y as u32, width) {
+                row[s.start as usize..s.end as usize].fill(255);
+            }
+        }
+        true
+    }
+
+    /// Number of kept pixels in a `width × height` frame.
+    pub fn area(&self, width: u16, height: u16) -> u64 {
+        (0..height as u32)
+            .map(|y| {
+                self.row_spans(y, width)
+                    .iter()
+                    .map(|s| s.len() as u64)
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fan() -> Fan {
+        Fan {
+            apex_x: 320.0,
+            apex_y: 40.0,
+            angle_left: -0.6,
+            angle_right: 0.6,
+            r_inner: 0.0,
+            r_outer: 400.0,
+            flat_top: Some(60.0),
+            clip: Some(Rect::new(0.0, 0.0, 640.0, 480.0)),
+        }
+    }
+
+    /// Spans must agree with the per-pixel definition everywhere.
+    #[test]
+    fn spans_match_pixel_test() {
+        let cases = [
+            Region::Fan(fan()),
+            Region::Fan(Fan {
+                apex_x: 300.3,
+                apex_y: -150.7,
+                angle_left: -0.5,
+                angle_right: 0.45,
+                r_inner: 190.2,
+                r_outer: 560.0,
+                flat_top: None,
+                clip: None,
+            }),
+            Region::Rect(Rect::new(100.4, 80.5, 540.6, 400.2)),
+        ];
+        for r in cases {
+            let regions = Regions::one(r);
+            for y in 0..480u32 {
+                let spans = regions.row_spans(y, 640);
+                for x in 0..640u32 {
+                    let in_span = spans
+                        .iter()
+                        .any(|s| (s.start as u32) <= x && x < s.end as u32);
+                    assert_eq!(in_span, regions.contains_pixel(x, y), "{r:?} at ({x}, {y})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn curvilinear_rows_can_have_two_spans() {
+        let f = Fan {
+            apex_x: 320.0,
+            apex_y: -200.0,
+            angle_left: -0.6,
+            angle_right: 0.6,
+            r_inner: 260.0,
+            r_outer: 650.0,
+            flat_top: None,
+            clip: None,
+        };
+        let regions = Regions::one(Region::Fan(f));
+        // Row just above the bottom of the inner arc (apex_y + r_inner = 60).
+        let spans = regions.row_spans(55, 640);
+        assert_eq!(spans.len(), 2, "{spans:?}");
+    }
+
+    #[test]
+    fn overlapping_regions_merge() {
+        let mut regions = Regions::new();
+        regions
+            .push(Region::Rect(Rect::new(10.0, 0.0, 50.0, 10.0)))
+            .unwrap();
+        regions
+            .push(Region::Rect(Rect::new(40.0, 0.0, 90.0, 10.0)))
+            .unwrap();
+        regions
+            .push(Region::Rect(Rect::new(90.0, 0.0, 95.0, 10.0)))
+            .unwrap();
+        let spans = regions.row_spans(5, 100);
+        assert_eq!(spans.as_slice(), &[Span { start: 10, end: 95 }]);
+    }
+
+    #[test]
+    fn invalid_fan_keeps_nothing() {
+        let mut f = fan();
+        f.angle_left = 0.7; // left of right edge violated
+        let regions = Regions::one(Region::Fan(f));
+        assert_eq!(regions.area(640, 480), 0);
+        f = fan();
+        f.r_outer = f32::NAN;
+        assert_eq!(Regions::one(Region::Fan(f)).area(640, 480), 0);
+    }
+
+    #[test]
+    fn rasterize_checks_length() {
+        let regions = Regions::one(Region::Fan(fan()));
+        let mut buf = [0u8; 10];
+        assert!(!regions.rasterize(640, 480, &mut buf));
+    }
+}
