@@ -29,7 +29,7 @@ pub const VERSION: u32 = 1;
 /// Errors reading or writing a dataset; each names the file involved.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]

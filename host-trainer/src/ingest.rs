@@ -37,7 +37,7 @@ use crate::dataset::Frames;
 /// Why a file could not be read into frames.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Io {
         path: PathBuf,
         #[source]

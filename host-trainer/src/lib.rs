@@ -5,6 +5,8 @@
 pub mod dataset;
 pub mod evaluate;
 pub mod ingest;
+pub mod journal;
+pub mod oracle;
 pub mod progress;
 pub mod synth;
 pub mod synth_io;

@@ -208,3 +208,159 @@ fn help_names_every_subcommand() {
             .contains("FIRST frame")
     );
 }
+
+#[test]
+fn oracle_check_writes_a_resumable_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&[&["synth", "--out", p(&data), "--seed", "5"], SMALL].concat());
+    let labels = dir.path().join("threshold");
+    ok(&[
+        "weak-label",
+        "--method",
+        "threshold",
+        "--data",
+        p(&data),
+        "--out",
+        p(&labels),
+    ]);
+    let journal = dir.path().join("review/j.jsonl");
+    let args = [
+        "check",
+        "--oracle",
+        "--data",
+        p(&data),
+        "--labels",
+        p(&labels),
+        "--journal",
+        p(&journal),
+    ];
+    ok(&args);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for l in &lines {
+        for key in ["clip", "labels", "decision", "reviewer", "seconds", "time"] {
+            assert!(!l[key].is_null(), "{key} missing in {l}");
+        }
+        assert_eq!(l["labels"], "threshold");
+        let d = l["decision"].as_str().unwrap();
+        assert!(d == "accept" || d == "reject", "{d}");
+        // With no reviewer errors, the decision follows the Dice gate.
+    }
+    // A rerun resumes: nothing new is appended.
+    ok(&args);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), text);
+
+    // With --error-rate 0, decisions follow Dice ≥ 0.95 exactly.
+    let strict = dir.path().join("strict.jsonl");
+    ok(&[
+        "check",
+        "--oracle",
+        "--data",
+        p(&data),
+        "--labels",
+        p(&labels),
+        "--journal",
+        p(&strict),
+        "--error-rate",
+        "0",
+    ]);
+    for l in std::fs::read_to_string(&strict).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let accept = v["decision"] == "accept";
+        assert_eq!(accept, v["dice"].as_f64().unwrap() >= 0.95, "{v}");
+    }
+
+    // A journal naming a clip the dataset lacks is refused with its line.
+    std::fs::write(
+        &journal,
+        format!("{}{{\"clip\":\"ghost\",\"labels\":\"threshold\",\"decision\":\"accept\",\"reviewer\":\"x\",\"seconds\":1,\"time\":\"t\"}}\n", text),
+    )
+    .unwrap();
+    let out = sonomask(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ghost") && err.contains(":6"), "{err}");
+
+    // The interactive path is not the oracle's.
+    let out = sonomask(&[
+        "check",
+        "--data",
+        p(&data),
+        "--labels",
+        p(&labels),
+        "--journal",
+        p(&journal),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--oracle"));
+}
+
+#[test]
+fn oracle_annotate_draws_close_to_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&[&["synth", "--out", p(&data), "--seed", "6"], SMALL].concat());
+    let (a, b) = (dir.path().join("hq-a"), dir.path().join("hq-b"));
+    for out in [&a, &b] {
+        ok(&[
+            "annotate",
+            "--oracle",
+            "--data",
+            p(&data),
+            "--clips",
+            "3",
+            "--out",
+            p(out),
+            "--seed",
+            "2",
+        ]);
+    }
+    let pngs: Vec<_> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    assert_eq!(pngs.len(), 3);
+    for png in &pngs {
+        assert_eq!(
+            std::fs::read(png).unwrap(),
+            std::fs::read(b.join(png.file_name().unwrap())).unwrap()
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(png.with_extension("json")).unwrap()).unwrap();
+        assert_eq!(json["annotator"], "oracle");
+        assert!(json["seconds"].as_f64().unwrap() > 0.0);
+    }
+    // Only the drawn clips have masks; each is close to the truth.
+    for png in &pngs {
+        let id = png.file_stem().unwrap().to_str().unwrap();
+        let truth = image::open(data.join("clips").join(id).join("sector.png"))
+            .unwrap()
+            .into_luma8();
+        let drawn = image::open(png).unwrap().into_luma8();
+        let agree = truth
+            .pixels()
+            .zip(drawn.pixels())
+            .filter(|(t, d)| (t[0] > 0) == (d[0] > 0))
+            .count();
+        let frac = agree as f64 / truth.len() as f64;
+        // 1.5 px of hand noise on a 320×240 frame moves ~2 % of pixels.
+        assert!(frac > 0.96, "{id}: {frac}");
+    }
+    let out = sonomask(&[
+        "annotate",
+        "--oracle",
+        "--data",
+        p(&data),
+        "--clips",
+        "99",
+        "--out",
+        p(&a),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,6 +1,8 @@
 //! Command-line surface: flags are parsed here, validated into library
 //! configuration, and handed to the library modules.
 
+mod annotate;
+mod check;
 mod demo;
 mod eval;
 mod ingest;
@@ -26,6 +28,8 @@ enum Command {
     WeakLabel(weak_label::Args),
     Eval(eval::Args),
     Ingest(ingest::Args),
+    Check(check::Args),
+    Annotate(annotate::Args),
     Demo(demo::Args),
 }
 
@@ -35,6 +39,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::WeakLabel(a) => weak_label::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Ingest(a) => ingest::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Annotate(a) => annotate::run(a),
         Command::Demo(a) => demo::run(a),
     }
 }

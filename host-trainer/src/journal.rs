@@ -1,0 +1,306 @@
+//! The review journal: one JSON object per line (JSONL), append-only, each
+//! line fsynced before the next decision is taken. The simulated reviewer
+//! (`sonomask check --oracle`) and the web review UI write the same format,
+//! and training reads it to pick the weak labels a human accepted.
+//!
+//! ```json
+//! {"clip":"clip0003","labels":"threshold","decision":"accept","reviewer":"oracle","seconds":2.0,"time":"2026-11-26T13:30:00.123Z"}
+//! ```
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `clip` | clip id in the dataset |
+//! | `labels` | which label set was checked (the label folder's name, e.g. `threshold`) |
+//! | `decision` | `accept`, `reject`, `flag` (needs a second look) or `undo` (cancels this reviewer's latest standing decision on the clip) |
+//! | `reviewer` | who decided (`oracle` for the simulated reviewer, a name in the UI) |
+//! | `seconds` | time the decision took |
+//! | `time` | when, RFC 3339 UTC |
+//! | `dice` | optional: the simulated reviewer's Dice against ground truth |
+//!
+//! Nothing is ever rewritten: an undo is a new line. The standing decision
+//! for a clip is its latest decision that no later `undo` cancelled.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// What a reviewer decided about one clip's label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accept,
+    Reject,
+    Flag,
+    Undo,
+}
+
+/// One journal line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub clip: String,
+    pub labels: String,
+    pub decision: Verdict,
+    pub reviewer: String,
+    pub seconds: f64,
+    pub time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dice: Option<f64>,
+}
+
+/// Errors reading or appending to a journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: not a journal line: {message}")]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}:{line}: clip {clip:?} is not in the dataset")]
+    UnknownClip {
+        path: PathBuf,
+        line: usize,
+        clip: String,
+    },
+}
+
+/// The current time as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Reads every line of a journal (a missing file is an empty journal). A
+/// torn last line without its newline — the only thing a crash mid-write can
+/// leave — is ignored; any other bad line is an error naming its number.
+pub fn read(path: &Path) -> Result<Vec<Decision>, JournalError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(JournalError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut out = Vec::new();
+    let mut reader = BufReader::new(file);
+    let mut line = String::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|source| JournalError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let complete = line.ends_with('\n');
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Decision>(text) {
+            Ok(d) => out.push(d),
+            Err(_) if !complete => break,
+            Err(e) => {
+                return Err(JournalError::BadLine {
+                    path: path.to_path_buf(),
+                    line: n,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that every decision names a clip for which `known` is true.
+pub fn check_clips(
+    path: &Path,
+    decisions: &[Decision],
+    known: impl Fn(&str) -> bool,
+) -> Result<(), JournalError> {
+    for (i, d) in decisions.iter().enumerate() {
+        if !known(&d.clip) {
+            return Err(JournalError::UnknownClip {
+                path: path.to_path_buf(),
+                line: i + 1,
+                clip: d.clip.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The standing decision per clip for one label set: replay in order; an
+/// `undo` removes the reviewer's latest standing decision on that clip.
+pub fn standing(decisions: &[Decision], labels: &str) -> HashMap<String, Verdict> {
+    let mut stacks: HashMap<&str, Vec<(&str, Verdict)>> = HashMap::new();
+    for d in decisions.iter().filter(|d| d.labels == labels) {
+        let stack = stacks.entry(&d.clip).or_default();
+        if d.decision == Verdict::Undo {
+            if let Some(pos) = stack.iter().rposition(|(r, _)| *r == d.reviewer) {
+                stack.remove(pos);
+            }
+        } else {
+            stack.push((&d.reviewer, d.decision));
+        }
+    }
+    stacks
+        .into_iter()
+        .filter_map(|(clip, stack)| stack.last().map(|&(_, v)| (clip.to_string(), v)))
+        .collect()
+}
+
+/// An open journal that appends one fsynced line per decision.
+pub struct Writer {
+    path: PathBuf,
+    file: File,
+}
+
+impl Writer {
+    /// Opens (creating if needed) for appending. If a crash left a torn last
+    /// line (bytes after the last newline), they are cut off first: that
+    /// record was never completely written, so no decision shown as saved is
+    /// lost, and the next record starts on a clean line.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let complete_len = std::fs::read(path).ok().and_then(|b| {
+            (!b.is_empty() && !b.ends_with(b"\n"))
+                .then(|| b.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1))
+        });
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        if let Some(len) = complete_len {
+            file.set_len(len as u64).map_err(io)?;
+            file.sync_data().map_err(io)?;
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    /// Appends one decision and fsyncs it before returning.
+    pub fn append(&mut self, d: &Decision) -> Result<(), JournalError> {
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut line = serde_json::to_string(d).map_err(|e| JournalError::BadLine {
+            path: self.path.clone(),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        line.push('\n');
+        self.file.write_all(line.as_bytes()).map_err(io)?;
+        self.file.sync_data().map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(clip: &str, v: Verdict, reviewer: &str) -> Decision {
+        Decision {
+            clip: clip.into(),
+            labels: "threshold".into(),
+            decision: v,
+            reviewer: reviewer.into(),
+            seconds: 1.0,
+            time: now_rfc3339(),
+            dice: None,
+        }
+    }
+
+    #[test]
+    fn latest_standing_decision_wins_and_undo_cancels() {
+        use Verdict::*;
+        let log = vec![
+            d("a", Accept, "r1"),
+            d("b", Reject, "r1"),
+            d("b", Undo, "r1"),
+            d("c", Reject, "r1"),
+            d("c", Accept, "r1"),
+            d("e", Accept, "r1"),
+            d("e", Flag, "r2"),
+            d("e", Undo, "r1"),
+            d("f", Undo, "r1"),
+        ];
+        let s = standing(&log, "threshold");
+        assert_eq!(s.get("a"), Some(&Accept));
+        assert_eq!(s.get("b"), None, "undone");
+        assert_eq!(s.get("c"), Some(&Accept));
+        assert_eq!(
+            s.get("e"),
+            Some(&Flag),
+            "r1's accept undone, r2's flag stands"
+        );
+        assert_eq!(s.get("f"), None);
+        assert!(standing(&log, "other").is_empty());
+    }
+
+    #[test]
+    fn append_then_read_and_torn_tail_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut w = Writer::open(&path).unwrap();
+        w.append(&d("a", Verdict::Accept, "r")).unwrap();
+        w.append(&d("b", Verdict::Reject, "r")).unwrap();
+        drop(w);
+        // A crash mid-write leaves half a line.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"clip\":\"c\",\"lab").unwrap();
+        drop(f);
+        assert_eq!(read(&path).unwrap().len(), 2);
+        let mut w = Writer::open(&path).unwrap();
+        w.append(&d("c", Verdict::Accept, "r")).unwrap();
+        let all = read(&path).unwrap();
+        assert_eq!(
+            all.iter().map(|d| d.clip.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+    }
+
+    #[test]
+    fn unknown_clips_and_bad_lines_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, "{\"nope\":1}\n").unwrap();
+        assert!(matches!(
+            read(&path),
+            Err(JournalError::BadLine { line: 1, .. })
+        ));
+        let log = vec![d("a", Verdict::Accept, "r"), d("zz", Verdict::Accept, "r")];
+        let err = check_clips(&path, &log, |c| c == "a").unwrap_err();
+        assert!(
+            matches!(err, JournalError::UnknownClip { line: 2, .. }),
+            "{err}"
+        );
+        assert!(read(&dir.path().join("missing.jsonl")).unwrap().is_empty());
+    }
+}
