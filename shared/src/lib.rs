@@ -1,7 +1,8 @@
 //! `sonomask-core`: everything the host trainer and the cart must agree on bit
-//! for bit — sector geometry and its fit, span masks, in-place frame masking,
-//! binary-map helpers (components, hole filling, opening/closing) and the
-//! mask metrics. `no_std`, no allocation, no panics on input.
+//! for bit — the int8 inference engine and its model blob format, sector
+//! geometry and its fit, span masks, in-place frame masking, binary-map
+//! helpers (components, hole filling, opening/closing) and the mask metrics.
+//! `no_std`, no allocation, no panics on input.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -13,3 +14,14 @@ pub use mask::{FrameLayout, MaskError, PixelFormat, mask_in_place};
 pub mod fit;
 pub mod metrics;
 pub mod morph;
+
+pub mod blob;
+pub mod engine;
+pub mod quant;
+
+pub use blob::{BlobError, EncodeError, ModelDesc, SignaturePolicy, encode_into, sign_into};
+pub use engine::{EngineError, GraphError, Model, Op, Shape, run};
+pub use quant::{QuantParams, Requant, quantize_multiplier};
+
+#[cfg(test)]
+mod testutil;

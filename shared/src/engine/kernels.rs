@@ -1,0 +1,618 @@
+//! The int8 kernels, each twice under the same name: [`reference`](mod@reference) (naive
+//! loops, obviously right, the specification) and [`fast`] (what
+//! [`super::run`] uses: loops shaped so LLVM emits the Cortex-M7's DSP
+//! instructions). Both are plain portable Rust; the tests require them to
+//! agree exactly on every integer.
+//!
+//! Layout: activations are HWC (`N = 1`, channels innermost), conv weights
+//! OHWI (`[out_c][k][k][in_c]`), as in TFLite and CMSIS-NN. Why not CHW: the
+//! im2col patch of one output pixel is then `k` runs of `k * in_c`
+//! contiguous bytes, so the inner product is one long contiguous `i16` dot
+//! product — the loop LLVM turns into `SMLAD` (two 16-bit MACs per
+//! instruction) — and each output channel's weights are contiguous too. The
+//! network's input (luma) and output (one logit map) have one channel, where
+//! HWC and CHW are the same bytes, so callers never see the difference.
+//!
+//! Arithmetic shared by both versions (it *is* the definition, not an
+//! optimisation): accumulation in `i32` with wrapping adds — addition mod
+//! 2^32 is associative, so any summation order gives the same bits, which
+//! is what lets the fast kernel reorder — then [`finish`].
+
+use super::EngineError;
+use crate::quant::{ADD_LEFT_SHIFT, AddRequant, Requant};
+
+/// Requantise an accumulator, add the output zero point, clamp to the
+/// activation range (`[-128, 127]`, or `[zero_point, 127]` with a fused ReLU).
+#[inline]
+pub fn finish(acc: i32, rq: Requant, out_zp: i8, act_min: i8, act_max: i8) -> i8 {
+    rq.apply(acc)
+        .saturating_add(out_zp as i32)
+        .clamp(act_min as i32, act_max as i32) as i8
+}
+
+/// Lower clamp bound of an output: its zero point (real 0) with a fused ReLU.
+pub fn act_min(out_zp: i8, relu: bool) -> i8 {
+    if relu { out_zp } else { i8::MIN }
+}
+
+/// `Σ a[i] * b[i]` over the common length, wrapping like `SMLAD` does.
+///
+/// Deliberately the plainest loop: with `-C target-cpu=cortex-m7` LLVM's
+/// ARMParallelDSP pass turns exactly this (one accumulator, adjacent `i16`
+/// loads) into `ldr; ldr; smlad` — checked on the asm. Hand-unrolled pairs
+/// and 2×2 register tiles were tried and came out as `smlabb`/`smlatt`
+/// (one MAC each) because the pass gives up on them.
+#[inline]
+pub fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
+    let mut acc = 0i32;
+    for (x, y) in a.iter().zip(b) {
+        acc = acc.wrapping_add(*x as i32 * *y as i32);
+    }
+    acc
+}
+
+/// Shape of a 2-D convolution with "same" padding of `(k - 1) / 2` on the
+/// top and left (and as much as needed at the bottom and right).
+///
+/// This is PyTorch's / burn's `padding = k / 2`, so a model trained in burn
+/// runs unshifted. It equals TFLite's `SAME` except for `k = 3, stride = 2`
+/// on an even side, where TFLite pads 0 before and 1 after: a TFLite model
+/// with that layer would have to be padded explicitly before export.
+/// Output side: `ceil(in / stride)` in every supported case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeom {
+    pub in_c: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_c: usize,
+    /// Kernel side: 1 or 3.
+    pub k: usize,
+    /// 1 or 2.
+    pub stride: usize,
+}
+
+/// Sizes saturate instead of overflowing, so that no geometry a direct
+/// caller invents can panic; the kernels reject any that does not fit.
+impl ConvGeom {
+    pub fn pad(&self) -> usize {
+        self.k.saturating_sub(1) / 2
+    }
+    pub fn out_h(&self) -> usize {
+        side_out(self.in_h, self.k, self.stride)
+    }
+    pub fn out_w(&self) -> usize {
+        side_out(self.in_w, self.k, self.stride)
+    }
+    /// Inner-product length: `k * k * in_c`.
+    pub fn patch_len(&self) -> usize {
+        self.k.saturating_mul(self.k).saturating_mul(self.in_c)
+    }
+    pub fn input_len(&self) -> usize {
+        self.in_c
+            .saturating_mul(self.in_h)
+            .saturating_mul(self.in_w)
+    }
+    pub fn output_len(&self) -> usize {
+        self.out_c
+            .saturating_mul(self.out_h())
+            .saturating_mul(self.out_w())
+    }
+    pub fn weight_len(&self) -> usize {
+        self.out_c.saturating_mul(self.patch_len())
+    }
+    /// `i32` words of scratch [`fast::conv2d_s8`] needs: bias, multiplier
+    /// and shift decoded once per op (`3 * out_c`), then the weights widened
+    /// to `i16` and one `i16` im2col patch (`(out_c + 1) * patch_len`
+    /// halves, rounded up to whole words). In `u64`: the planner must see
+    /// an absurd size as too large, not as a wrapped small one.
+    pub fn scratch_words(&self) -> u64 {
+        let out_c = self.out_c as u64;
+        let kk = (self.k as u64)
+            .saturating_mul(self.k as u64)
+            .saturating_mul(self.in_c as u64);
+        let halves = out_c.saturating_add(1).saturating_mul(kk);
+        out_c.saturating_mul(3).saturating_add(halves.div_ceil(2))
+    }
+
+    /// Valid kernel size and stride, no empty side, and every size the
+    /// kernels compute fits in `usize` (so their index arithmetic cannot
+    /// overflow, whatever a direct caller passes).
+    fn is_sane(&self) -> bool {
+        let fits = || -> Option<()> {
+            let m = |a: usize, b: usize| a.checked_mul(b);
+            m(m(self.in_c, self.in_h)?, self.in_w)?;
+            self.in_h.checked_add(2)?;
+            self.in_w.checked_add(2)?;
+            m(m(self.out_c, self.out_h())?, self.out_w())?;
+            m(
+                self.out_c.checked_add(1)?,
+                m(m(self.k, self.k)?, self.in_c)?,
+            )?;
+            usize::try_from(self.scratch_words()).ok()?;
+            Some(())
+        };
+        matches!(self.k, 1 | 3)
+            && matches!(self.stride, 1 | 2)
+            && self.in_c > 0
+            && self.in_h > 0
+            && self.in_w > 0
+            && self.out_c > 0
+            && fits().is_some()
+    }
+}
+
+fn side_out(side: usize, k: usize, stride: usize) -> usize {
+    let pad = k.saturating_sub(1) / 2;
+    (side.saturating_add(2 * pad).saturating_sub(k) / stride.max(1)).saturating_add(1)
+}
+
+/// `c * h * w`, or `None` if it overflows (then no buffer can match it).
+fn len3(c: usize, h: usize, w: usize) -> Option<usize> {
+    c.checked_mul(h)?.checked_mul(w)
+}
+
+/// Per-output-channel parameters of a convolution, as stored in the blob:
+/// bytes, so they can be borrowed from flash without alignment or unsafe.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvParams<'p> {
+    /// `i8` weights, OHWI, `out_c * k * k * in_c` bytes.
+    pub weights: &'p [u8],
+    /// `i32` little-endian per output channel (scale `in_scale * w_scale[c]`).
+    pub bias: &'p [u8],
+    /// `i32` little-endian Q31 multiplier per output channel.
+    pub multiplier: &'p [u8],
+    /// `i8` shift per output channel.
+    pub shift: &'p [u8],
+    pub in_zp: i8,
+    pub out_zp: i8,
+    pub relu: bool,
+}
+
+impl ConvParams<'_> {
+    /// Bias of channel `oc` (0 past the end; lengths are checked on entry).
+    pub fn bias(&self, oc: usize) -> i32 {
+        le_i32(self.bias, oc)
+    }
+    /// Requantiser of channel `oc`.
+    pub fn requant(&self, oc: usize) -> Requant {
+        Requant {
+            multiplier: le_i32(self.multiplier, oc),
+            shift: self.shift.get(oc).map_or(0, |&s| s as i8),
+        }
+    }
+
+    fn fits(&self, g: &ConvGeom) -> bool {
+        self.weights.len() == g.weight_len()
+            && self.bias.len() == 4 * g.out_c
+            && self.multiplier.len() == 4 * g.out_c
+            && self.shift.len() == g.out_c
+    }
+}
+
+/// Reads the `i`-th little-endian `i32` of `bytes` (0 past the end).
+pub fn le_i32(bytes: &[u8], i: usize) -> i32 {
+    match bytes.get(4 * i..4 * i + 4) {
+        Some(&[a, b, c, d]) => i32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+/// One input of a concat: its zero point and how to bring it to the
+/// output's grid (`None`: already on it, copy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConcatInput {
+    pub channels: usize,
+    pub zero_point: i8,
+    pub requant: Option<Requant>,
+}
+
+/// Quantisation of an add: input and output zero points, requantisers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddParams {
+    pub a_zp: i8,
+    pub b_zp: i8,
+    pub out_zp: i8,
+    pub requant: AddRequant,
+    pub relu: bool,
+}
+
+/// Value of one concat input element on the output grid.
+#[inline]
+fn concat_value(x: i8, inp: &ConcatInput, out_zp: i8) -> i8 {
+    match inp.requant {
+        None => x,
+        Some(rq) => finish(
+            x as i32 - inp.zero_point as i32,
+            rq,
+            out_zp,
+            i8::MIN,
+            i8::MAX,
+        ),
+    }
+}
+
+/// Input `x` of an add, shifted left and brought to the common scale.
+#[inline]
+fn add_scaled(x: i8, zp: i8, rq: Requant) -> i32 {
+    rq.apply((x as i32 - zp as i32) << ADD_LEFT_SHIFT)
+}
+
+/// Sum of two scaled add inputs on the output grid.
+#[inline]
+fn add_finish(sa: i32, sb: i32, p: &AddParams) -> i8 {
+    finish(
+        sa.saturating_add(sb),
+        p.requant.out,
+        p.out_zp,
+        act_min(p.out_zp, p.relu),
+        i8::MAX,
+    )
+}
+
+fn check(ok: bool) -> Result<(), EngineError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::BadGeometry)
+    }
+}
+
+/// Naive kernels: one output element at a time, straight from the
+/// definitions. The specification the fast ones are tested against.
+pub mod reference {
+    use super::*;
+
+    /// 2-D convolution, HWC in and out, OHWI weights, padding with the input
+    /// zero point (i.e. real 0).
+    pub fn conv2d_s8(
+        g: &ConvGeom,
+        p: &ConvParams<'_>,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        check(g.is_sane() && p.fits(g))?;
+        check(input.len() == g.input_len() && output.len() == g.output_len())?;
+        let (oh, ow, pad) = (g.out_h(), g.out_w(), g.pad());
+        let lo = act_min(p.out_zp, p.relu);
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for oc in 0..g.out_c {
+                    let mut acc = p.bias(oc);
+                    for ky in 0..g.k {
+                        for kx in 0..g.k {
+                            let iy = (oy * g.stride + ky).checked_sub(pad);
+                            let ix = (ox * g.stride + kx).checked_sub(pad);
+                            for ic in 0..g.in_c {
+                                let x = match (iy, ix) {
+                                    (Some(iy), Some(ix)) if iy < g.in_h && ix < g.in_w => {
+                                        input[(iy * g.in_w + ix) * g.in_c + ic]
+                                    }
+                                    _ => p.in_zp,
+                                };
+                                let w = p.weights[((oc * g.k + ky) * g.k + kx) * g.in_c + ic] as i8;
+                                acc = acc.wrapping_add((x as i32 - p.in_zp as i32) * w as i32);
+                            }
+                        }
+                    }
+                    output[(oy * ow + ox) * g.out_c + oc] =
+                        finish(acc, p.requant(oc), p.out_zp, lo, i8::MAX);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// 2×2 max pooling, stride 2, no padding (an odd last row/column is dropped).
+    pub fn max_pool_2x2_s8(
+        c: usize,
+        h: usize,
+        w: usize,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        let (oh, ow) = (h / 2, w / 2);
+        check(len3(c, h, w) == Some(input.len()) && len3(c, oh, ow) == Some(output.len()))?;
+        for y in 0..oh {
+            for x in 0..ow {
+                for ch in 0..c {
+                    let at = |yy: usize, xx: usize| input[(yy * w + xx) * c + ch];
+                    let m = at(2 * y, 2 * x)
+                        .max(at(2 * y, 2 * x + 1))
+                        .max(at(2 * y + 1, 2 * x))
+                        .max(at(2 * y + 1, 2 * x + 1));
+                    output[(y * ow + x) * c + ch] = m;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Nearest-neighbour 2× upsampling: `out[y][x] = in[y / 2][x / 2]`.
+    pub fn upsample_2x_s8(
+        c: usize,
+        h: usize,
+        w: usize,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        check(len3(c, h, w) == Some(input.len()))?;
+        check(input.len().checked_mul(4) == Some(output.len()))?;
+        let (oh, ow) = (2 * h, 2 * w);
+        for y in 0..oh {
+            for x in 0..ow {
+                for ch in 0..c {
+                    output[(y * ow + x) * c + ch] = input[((y / 2) * w + x / 2) * c + ch];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Channel concat `[a, b]` of two `h × w` tensors, each brought to the
+    /// output grid.
+    pub fn concat_s8(
+        pixels: usize,
+        a: &ConcatInput,
+        b: &ConcatInput,
+        out_zp: i8,
+        in_a: &[i8],
+        in_b: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        let c = a
+            .channels
+            .checked_add(b.channels)
+            .ok_or(EngineError::BadGeometry)?;
+        check(pixels.checked_mul(a.channels) == Some(in_a.len()))?;
+        check(pixels.checked_mul(b.channels) == Some(in_b.len()))?;
+        check(pixels.checked_mul(c) == Some(output.len()))?;
+        for px in 0..pixels {
+            for ch in 0..a.channels {
+                output[px * c + ch] = concat_value(in_a[px * a.channels + ch], a, out_zp);
+            }
+            for ch in 0..b.channels {
+                output[px * c + a.channels + ch] =
+                    concat_value(in_b[px * b.channels + ch], b, out_zp);
+            }
+        }
+        Ok(())
+    }
+
+    /// Element-wise add of two same-shape tensors (TFLite's int8 add).
+    pub fn add_s8(
+        p: &AddParams,
+        in_a: &[i8],
+        in_b: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        check(in_a.len() == output.len() && in_b.len() == output.len())?;
+        for i in 0..output.len() {
+            let sa = add_scaled(in_a[i], p.a_zp, p.requant.a);
+            let sb = add_scaled(in_b[i], p.b_zp, p.requant.b);
+            output[i] = add_finish(sa, sb, p);
+        }
+        Ok(())
+    }
+}
+
+/// The kernels [`super::run`] uses. Same results as [`reference`](mod@reference), bit for
+/// bit; shaped for the Cortex-M7 (and fine anywhere else).
+pub mod fast {
+    use super::*;
+
+    /// 2-D convolution by im2col: per output pixel, the receptive field is
+    /// widened once to `i16` with the zero point subtracted (padding becomes
+    /// 0), then each output channel is one [`dot_i16`] against its weights,
+    /// widened to `i16` once per op. `scratch` must hold
+    /// [`ConvGeom::scratch_words`] words.
+    pub fn conv2d_s8(
+        g: &ConvGeom,
+        p: &ConvParams<'_>,
+        input: &[i8],
+        output: &mut [i8],
+        scratch: &mut [i32],
+    ) -> Result<(), EngineError> {
+        check(g.is_sane() && p.fits(g))?;
+        check(input.len() == g.input_len() && output.len() == g.output_len())?;
+        let words = g.scratch_words() as usize; // fits: is_sane checked it
+        let scratch = scratch
+            .get_mut(..words)
+            .ok_or(EngineError::ScratchTooSmall)?;
+        let (out_c, k, in_c, kk) = (g.out_c, g.k, g.in_c, g.patch_len());
+        let (bias, rest) = scratch.split_at_mut(out_c);
+        let (mult, rest) = rest.split_at_mut(out_c);
+        let (shift, rest) = rest.split_at_mut(out_c);
+        let halves: &mut [i16] =
+            bytemuck::try_cast_slice_mut(rest).map_err(|_| EngineError::ScratchTooSmall)?;
+        let (wbuf, rest) = halves.split_at_mut(out_c * kk);
+        let patch = rest.get_mut(..kk).ok_or(EngineError::ScratchTooSmall)?;
+
+        for oc in 0..out_c {
+            bias[oc] = p.bias(oc);
+            let rq = p.requant(oc);
+            mult[oc] = rq.multiplier;
+            shift[oc] = rq.shift as i32;
+        }
+        for (d, &s) in wbuf.iter_mut().zip(p.weights) {
+            *d = s as i8 as i16;
+        }
+
+        let (oh, ow, pad, zp) = (g.out_h(), g.out_w(), g.pad(), p.in_zp as i16);
+        let lo = act_min(p.out_zp, p.relu);
+        let row = k * in_c;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for (ky, prow) in patch.chunks_exact_mut(row).enumerate() {
+                    let iy = (oy * g.stride + ky).wrapping_sub(pad);
+                    for (kx, seg) in prow.chunks_exact_mut(in_c).enumerate() {
+                        let ix = (ox * g.stride + kx).wrapping_sub(pad);
+                        // Out of range (including the wrapped "negative"
+                        // coordinates) is padding: x = zero point, x - zp = 0.
+                        if iy < g.in_h && ix < g.in_w {
+                            let at = (iy * g.in_w + ix) * in_c;
+                            for (d, &s) in seg.iter_mut().zip(&input[at..at + in_c]) {
+                                *d = s as i16 - zp;
+                            }
+                        } else {
+                            seg.fill(0);
+                        }
+                    }
+                }
+                let at = (oy * ow + ox) * out_c;
+                let out_px = &mut output[at..at + out_c];
+                let per_oc = out_px
+                    .iter_mut()
+                    .zip(wbuf.chunks_exact(kk))
+                    .zip(bias.iter().zip(mult.iter().zip(shift.iter())));
+                for ((o, w), (&b, (&m, &s))) in per_oc {
+                    let acc = b.wrapping_add(dot_i16(patch, w));
+                    let rq = Requant {
+                        multiplier: m,
+                        shift: s as i8,
+                    };
+                    *o = finish(acc, rq, p.out_zp, lo, i8::MAX);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// 2×2 max pooling, stride 2: two input rows at a time, channels zipped.
+    pub fn max_pool_2x2_s8(
+        c: usize,
+        h: usize,
+        w: usize,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        let (oh, ow) = (h / 2, w / 2);
+        check(len3(c, h, w) == Some(input.len()) && len3(c, oh, ow) == Some(output.len()))?;
+        if c == 0 || ow == 0 {
+            return Ok(());
+        }
+        let in_row = w * c;
+        for (y, out_row) in output.chunks_exact_mut(ow * c).enumerate() {
+            let r0 = &input[2 * y * in_row..][..in_row];
+            let r1 = &input[(2 * y + 1) * in_row..][..in_row];
+            for (x, o) in out_row.chunks_exact_mut(c).enumerate() {
+                let (a, b) = r0[2 * x * c..][..2 * c].split_at(c);
+                let (d, e) = r1[2 * x * c..][..2 * c].split_at(c);
+                for ((((o, a), b), d), e) in o.iter_mut().zip(a).zip(b).zip(d).zip(e) {
+                    *o = (*a).max(*b).max((*d).max(*e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Nearest 2× upsampling: each input pixel copied twice into an output
+    /// row, then the row copied to the next one.
+    pub fn upsample_2x_s8(
+        c: usize,
+        h: usize,
+        w: usize,
+        input: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        check(len3(c, h, w) == Some(input.len()))?;
+        check(input.len().checked_mul(4) == Some(output.len()))?;
+        if c == 0 || w == 0 {
+            return Ok(());
+        }
+        let out_row = 2 * w * c;
+        for (in_row, pair) in input
+            .chunks_exact(w * c)
+            .zip(output.chunks_exact_mut(2 * out_row))
+        {
+            let (first, second) = pair.split_at_mut(out_row);
+            for (px, o) in in_row.chunks_exact(c).zip(first.chunks_exact_mut(2 * c)) {
+                o[..c].copy_from_slice(px);
+                o[c..].copy_from_slice(px);
+            }
+            second.copy_from_slice(first);
+        }
+        Ok(())
+    }
+
+    /// Channel concat: an input already on the output grid is copied, one
+    /// that is not goes through a 256-entry table built with the very same
+    /// requantisation (256 requantisations per op instead of one per element).
+    pub fn concat_s8(
+        pixels: usize,
+        a: &ConcatInput,
+        b: &ConcatInput,
+        out_zp: i8,
+        in_a: &[i8],
+        in_b: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        let c = a
+            .channels
+            .checked_add(b.channels)
+            .ok_or(EngineError::BadGeometry)?;
+        check(pixels.checked_mul(a.channels) == Some(in_a.len()))?;
+        check(pixels.checked_mul(b.channels) == Some(in_b.len()))?;
+        check(pixels.checked_mul(c) == Some(output.len()))?;
+        if a.channels == 0 || b.channels == 0 {
+            // chunks_exact(0) would panic; a model never gets here.
+            return reference::concat_s8(pixels, a, b, out_zp, in_a, in_b, output);
+        }
+        let lut_a = table(a, out_zp);
+        let lut_b = table(b, out_zp);
+        let pieces = output.chunks_exact_mut(c).zip(
+            in_a.chunks_exact(a.channels)
+                .zip(in_b.chunks_exact(b.channels)),
+        );
+        for (o, (pa, pb)) in pieces {
+            let (oa, ob) = o.split_at_mut(a.channels);
+            put(oa, pa, lut_a.as_ref());
+            put(ob, pb, lut_b.as_ref());
+        }
+        Ok(())
+    }
+
+    fn table(inp: &ConcatInput, out_zp: i8) -> Option<[i8; 256]> {
+        inp.requant?;
+        let mut lut = [0i8; 256];
+        for (i, v) in lut.iter_mut().enumerate() {
+            *v = concat_value((i as i32 - 128) as i8, inp, out_zp);
+        }
+        Some(lut)
+    }
+
+    fn put(out: &mut [i8], src: &[i8], lut: Option<&[i8; 256]>) {
+        match lut {
+            None => out.copy_from_slice(src),
+            Some(lut) => {
+                for (o, &s) in out.iter_mut().zip(src) {
+                    *o = lut[(s as i32 + 128) as usize];
+                }
+            }
+        }
+    }
+
+    /// TFLite int8 add with each input's shift-and-scale taken from a
+    /// 256-entry table (it depends on that input alone), leaving one
+    /// requantisation per element instead of three.
+    pub fn add_s8(
+        p: &AddParams,
+        in_a: &[i8],
+        in_b: &[i8],
+        output: &mut [i8],
+    ) -> Result<(), EngineError> {
+        check(in_a.len() == output.len() && in_b.len() == output.len())?;
+        let mut lut_a = [0i32; 256];
+        let mut lut_b = [0i32; 256];
+        for (i, (la, lb)) in lut_a.iter_mut().zip(lut_b.iter_mut()).enumerate() {
+            let x = (i as i32 - 128) as i8;
+            *la = add_scaled(x, p.a_zp, p.requant.a);
+            *lb = add_scaled(x, p.b_zp, p.requant.b);
+        }
+        for (o, (&a, &b)) in output.iter_mut().zip(in_a.iter().zip(in_b)) {
+            let sa = lut_a[(a as i32 + 128) as usize];
+            let sb = lut_b[(b as i32 + 128) as usize];
+            *o = add_finish(sa, sb, p);
+        }
+        Ok(())
+    }
+}
