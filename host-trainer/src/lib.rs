@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod evaluate;
 pub mod ingest;
 pub mod journal;
+pub mod model_file;
 pub mod oracle;
 pub mod progress;
 pub mod synth;

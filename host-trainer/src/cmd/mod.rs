@@ -6,6 +6,8 @@ mod check;
 mod demo;
 mod eval;
 mod ingest;
+mod inspect;
+mod keygen;
 mod synth;
 mod weak_label;
 
@@ -30,6 +32,8 @@ enum Command {
     Ingest(ingest::Args),
     Check(check::Args),
     Annotate(annotate::Args),
+    Keygen(keygen::Args),
+    Inspect(inspect::Args),
     Demo(demo::Args),
 }
 
@@ -41,6 +45,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => ingest::run(a),
         Command::Check(a) => check::run(a),
         Command::Annotate(a) => annotate::run(a),
+        Command::Keygen(a) => keygen::run(a),
+        Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),
     }
 }
