@@ -149,8 +149,16 @@ pub fn check_clips(
 /// The standing decision per clip for one label set: replay in order; an
 /// `undo` removes the reviewer's latest standing decision on that clip.
 pub fn standing(decisions: &[Decision], labels: &str) -> HashMap<String, Verdict> {
+    standing_where(decisions, |l| l == labels)
+}
+
+/// [`standing`] for the label sets `is_label_set` accepts.
+pub fn standing_where(
+    decisions: &[Decision],
+    is_label_set: impl Fn(&str) -> bool,
+) -> HashMap<String, Verdict> {
     let mut stacks: HashMap<&str, Vec<(&str, Verdict)>> = HashMap::new();
-    for d in decisions.iter().filter(|d| d.labels == labels) {
+    for d in decisions.iter().filter(|d| is_label_set(&d.labels)) {
         let stack = stacks.entry(&d.clip).or_default();
         if d.decision == Verdict::Undo {
             if let Some(pos) = stack.iter().rposition(|(r, _)| *r == d.reviewer) {
@@ -164,6 +172,45 @@ pub fn standing(decisions: &[Decision], labels: &str) -> HashMap<String, Verdict
         .into_iter()
         .filter_map(|(clip, stack)| stack.last().map(|&(_, v)| (clip.to_string(), v)))
         .collect()
+}
+
+/// Clips whose standing decision is `accept`, sorted.
+pub fn accepted(
+    decisions: &[Decision],
+    is_label_set: impl Fn(&str) -> bool,
+) -> std::collections::BTreeSet<String> {
+    standing_where(decisions, is_label_set)
+        .into_iter()
+        .filter(|(_, v)| *v == Verdict::Accept)
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Whether a journal's `labels` value names the mask folder `mask_dir`: the
+/// folder's own name (what `sonomask check` writes), or a path to the same
+/// folder (a relative one is tried against the journal's folder, then the
+/// working directory).
+pub fn names_mask_dir(labels: &str, mask_dir: &Path, journal: &Path) -> bool {
+    let Ok(want) = std::fs::canonicalize(mask_dir) else {
+        return Path::new(labels) == mask_dir;
+    };
+    let given = Path::new(labels);
+    if given.components().count() == 1
+        && !given.is_absolute()
+        && want.file_name() == Some(given.as_os_str())
+    {
+        return true;
+    }
+    let mut candidates = Vec::new();
+    if given.is_relative()
+        && let Some(dir) = journal.parent()
+    {
+        candidates.push(dir.join(given));
+    }
+    candidates.push(given.to_path_buf());
+    candidates
+        .iter()
+        .any(|c| std::fs::canonicalize(c).is_ok_and(|c| c == want))
 }
 
 /// An open journal that appends one fsynced line per decision.

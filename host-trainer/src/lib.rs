@@ -11,4 +11,5 @@ pub mod oracle;
 pub mod progress;
 pub mod synth;
 pub mod synth_io;
+pub mod train;
 pub mod weak;

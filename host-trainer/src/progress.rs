@@ -17,3 +17,15 @@ pub fn bar(len: u64, label: &str) -> ProgressBar {
     pb.set_prefix(label.to_string());
     pb
 }
+
+/// Like [`bar`], with a message after the counts (loss, accuracy, …) set
+/// through [`ProgressBar::set_message`].
+pub fn bar_with_message(len: u64, label: &str) -> ProgressBar {
+    let pb = bar(len, label);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} eta {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb
+}

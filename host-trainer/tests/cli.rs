@@ -198,7 +198,19 @@ fn bad_input_is_a_clear_error_with_nonzero_exit() {
 fn help_names_every_subcommand() {
     let out = ok(&["--help"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["synth", "weak-label", "eval", "ingest", "demo"] {
+    for cmd in [
+        "synth",
+        "weak-label",
+        "eval",
+        "ingest",
+        "demo",
+        "check",
+        "annotate",
+        "train",
+        "predict",
+        "keygen",
+        "inspect",
+    ] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
     let out = ok(&["weak-label", "--help"]);
@@ -363,4 +375,109 @@ fn oracle_annotate_draws_close_to_truth() {
         p(&a),
     ]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn train_then_predict_then_eval_and_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&[
+        "synth",
+        "--out",
+        p(&data),
+        "--seed",
+        "21",
+        "--clips",
+        "4",
+        "--frames",
+        "2",
+        "--size",
+        "320x240",
+    ]);
+    let labels = dir.path().join("thr");
+    ok(&[
+        "weak-label",
+        "--method",
+        "threshold",
+        "--data",
+        p(&data),
+        "--out",
+        p(&labels),
+    ]);
+    let ckpt = dir.path().join("net.bpk");
+    let out = ok(&[
+        "train",
+        "--data",
+        p(&data),
+        "--labels",
+        p(&labels),
+        "--out",
+        p(&ckpt),
+        "--epochs",
+        "1",
+        "--frames-per-clip",
+        "2",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MACs") && err.contains("images/s"), "{err}");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("net.bpk.json")).unwrap()).unwrap();
+    assert_eq!(meta["seed"], 42);
+    assert!(meta["cost"]["macs"].as_u64().unwrap() <= 10_000_000);
+    let masks = dir.path().join("pred");
+    ok(&[
+        "predict",
+        "--model",
+        p(&ckpt),
+        "--data",
+        p(&data),
+        "--out",
+        p(&masks),
+    ]);
+    let out = ok(&["eval", "--data", p(&data), "--masks", p(&masks), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["clips"], 4);
+
+    // Errors: no labels, corrupt checkpoint, a backend not compiled in.
+    let empty = dir.path().join("empty-labels");
+    std::fs::create_dir(&empty).unwrap();
+    let out = sonomask(&[
+        "train",
+        "--data",
+        p(&data),
+        "--labels",
+        p(&empty),
+        "--out",
+        p(&dir.path().join("x.bpk")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty-labels"));
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() - 7]).unwrap();
+    let out = sonomask(&[
+        "predict",
+        "--model",
+        p(&ckpt),
+        "--data",
+        p(&data),
+        "--out",
+        p(&masks),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+    if !cfg!(feature = "cuda") {
+        let out = sonomask(&[
+            "predict",
+            "--model",
+            p(&ckpt),
+            "--data",
+            p(&data),
+            "--out",
+            p(&masks),
+            "--device",
+            "cuda",
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--features cuda"));
+    }
 }

@@ -8,7 +8,9 @@ mod eval;
 mod ingest;
 mod inspect;
 mod keygen;
+mod predict;
 mod synth;
+mod train;
 mod weak_label;
 
 use std::process::ExitCode;
@@ -32,6 +34,8 @@ enum Command {
     Ingest(ingest::Args),
     Check(check::Args),
     Annotate(annotate::Args),
+    Train(train::Args),
+    Predict(predict::Args),
     Keygen(keygen::Args),
     Inspect(inspect::Args),
     Demo(demo::Args),
@@ -45,6 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => ingest::run(a),
         Command::Check(a) => check::run(a),
         Command::Annotate(a) => annotate::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Predict(a) => predict::run(a),
         Command::Keygen(a) => keygen::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),
