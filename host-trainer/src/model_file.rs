@@ -100,26 +100,12 @@ pub fn keygen(path: &Path, force: bool) -> Result<VerifyingKey, ModelFileError> 
 
 /// Writes a secret atomically with owner-only permissions.
 fn write_secret(path: &Path, text: &str) -> Result<(), ModelFileError> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
-            .map_err(io(path))?;
-    }
-    tmp.write_all(text.as_bytes()).map_err(io(path))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
-    tmp.persist(path).map_err(|e| ModelFileError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    crate::dataset::write_atomic_mode(path, text.as_bytes(), Some(0o600)).map_err(|e| {
+        ModelFileError::BadKey {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    })
 }
 
 /// Reads a secret key file.

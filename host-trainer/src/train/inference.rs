@@ -16,7 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use image::GrayImage;
 use rayon::prelude::*;
 use serde::Serialize;
-use sonomask_core::fit::{self, FitError, FitOptions, FitScratch};
+use sonomask_core::fit::{FitError, FitOptions};
 
 use super::TrainError;
 use super::checkpoint::{self, CheckpointMeta};
@@ -104,20 +104,12 @@ pub fn mask_from_map(
         u16::try_from(full_w).map_err(|_| FitError::BadParameter)?,
         u16::try_from(full_h).map_err(|_| FitError::BadParameter)?,
     );
-    let opts = FitOptions::upscaled(map_w, map_h, fw, fh);
-    let need = fit::scratch_len(map_w, map_h);
-    let mut labels = vec![0u32; need.labels];
-    let mut points = vec![(0f32, 0f32); need.points];
-    let mut scratch = FitScratch {
-        labels: &mut labels,
-        points: &mut points,
-    };
-    let regions = fit::fit_regions_from_map(map, map_w, map_h, &opts, &mut scratch)?;
-    let mut out = GrayImage::new(full_w, full_h);
-    if !regions.rasterize(fw, fh, &mut out) {
-        return Err(FitError::BadMapSize);
-    }
-    Ok(out)
+    crate::weak::fit_mask(
+        map,
+        map_w,
+        map_h,
+        &FitOptions::upscaled(map_w, map_h, fw, fh),
+    )
 }
 
 /// The outcome for one clip.

@@ -54,6 +54,31 @@ impl std::str::FromStr for Method {
     }
 }
 
+/// Fits scan regions to a coarse map with the shared geometry fit (the code
+/// the firmware runs) and rasterises them at `opts.full_w × opts.full_h`
+/// (255 = keep). The one place the host turns a map into a keep mask.
+pub fn fit_mask(
+    map: &[u8],
+    map_w: usize,
+    map_h: usize,
+    opts: &sonomask_core::fit::FitOptions,
+) -> Result<GrayImage, sonomask_core::fit::FitError> {
+    use sonomask_core::fit::{self, FitError, FitScratch};
+    let need = fit::scratch_len(map_w, map_h);
+    let mut labels = vec![0u32; need.labels];
+    let mut points = vec![(0f32, 0f32); need.points];
+    let mut scratch = FitScratch {
+        labels: &mut labels,
+        points: &mut points,
+    };
+    let regions = fit::fit_regions_from_map(map, map_w, map_h, opts, &mut scratch)?;
+    let mut out = GrayImage::new(u32::from(opts.full_w), u32::from(opts.full_h));
+    if !regions.rasterize(opts.full_w, opts.full_h, &mut out) {
+        return Err(FitError::BadMapSize);
+    }
+    Ok(out)
+}
+
 /// Labels one clip given its luma frames; the result is a 255/0 keep mask.
 pub fn label_clip(method: Method, frames: &[GrayImage]) -> GrayImage {
     match method {

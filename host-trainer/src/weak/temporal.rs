@@ -24,7 +24,7 @@
 //! comparable to it (a threshold labeler with a shape fit).
 
 use image::GrayImage;
-use sonomask_core::fit::{self, FitOptions, FitScratch};
+use sonomask_core::fit::FitOptions;
 use sonomask_core::morph;
 
 /// Tuning of the temporal labeler.
@@ -208,7 +208,7 @@ pub fn label(frames: &[GrayImage], params: &Params) -> GrayImage {
         return GrayImage::new(0, 0);
     };
     let (w, h) = first.dimensions();
-    let mut out = GrayImage::new(w, h);
+    let out = GrayImage::new(w, h);
     let ds = params.downsample.max(1) as usize;
     let cells = cell_maps(frames, ds);
     let (mw, mh) = (cells.w, cells.h);
@@ -267,15 +267,5 @@ pub fn label(frames: &[GrayImage], params: &Params) -> GrayImage {
         min_area_frac: params.min_area_frac,
         seed: params.seed,
     };
-    let need = fit::scratch_len(mw, mh);
-    let mut labels = vec![0u32; need.labels];
-    let mut points = vec![(0f32, 0f32); need.points];
-    let mut fs = FitScratch {
-        labels: &mut labels,
-        points: &mut points,
-    };
-    if let Ok(regions) = fit::fit_regions_from_map(&map, mw, mh, &opts, &mut fs) {
-        regions.rasterize(w as u16, h as u16, &mut out);
-    }
-    out
+    super::fit_mask(&map, mw, mh, &opts).unwrap_or(out)
 }
