@@ -108,6 +108,28 @@ pub fn check(
     journal_path: &Path,
     on_clip: &dyn Fn(),
 ) -> Result<CheckSummary, OracleError> {
+    check_where(
+        data,
+        &|_| true,
+        labels_dir,
+        labels_name,
+        params,
+        journal_path,
+        on_clip,
+    )
+}
+
+/// [`check`] for the clips `include` selects (the refinement loop checks
+/// proposals for clips outside its training set only).
+pub fn check_where(
+    data: &Dataset,
+    include: &dyn Fn(&str) -> bool,
+    labels_dir: &Path,
+    labels_name: &str,
+    params: &CheckParams,
+    journal_path: &Path,
+    on_clip: &dyn Fn(),
+) -> Result<CheckSummary, OracleError> {
     params.validate()?;
     let past = journal::read(journal_path)?;
     journal::check_clips(journal_path, &past, |c| data.clip(c).is_ok())?;
@@ -116,7 +138,7 @@ pub fn check(
     // the run before the journal changes.
     let mut todo = Vec::new();
     let mut summary = CheckSummary::default();
-    for c in data.clips() {
+    for c in data.clips().iter().filter(|c| include(&c.id)) {
         if standing.contains_key(&c.id) {
             summary.already_decided += 1;
             continue;
@@ -174,6 +196,11 @@ pub struct AnnotateParams {
     /// Seconds one drawing takes.
     pub seconds_per_mask: f64,
     pub seed: u64,
+    /// Clips to draw before any other (e.g. those whose weak label the
+    /// reviewer rejected: exactly where the cheap labels fail, so where a
+    /// drawing teaches the most). The seeded sample is taken within them
+    /// first, then among the rest.
+    pub prefer: std::collections::BTreeSet<String>,
 }
 
 impl Default for AnnotateParams {
@@ -183,6 +210,7 @@ impl Default for AnnotateParams {
             edge_noise_px: 1.5,
             seconds_per_mask: 30.0,
             seed: 0,
+            prefer: Default::default(),
         }
     }
 }
@@ -254,11 +282,14 @@ pub fn annotate(
     if !(params.edge_noise_px.is_finite() && params.edge_noise_px >= 0.0) {
         return Err(OracleError::Invalid("--edge-noise-px must be ≥ 0".into()));
     }
-    // A seeded sample: sort clips by a per-clip random key.
+    // A seeded sample: sort clips by a per-clip random key, preferred first.
     let mut order: Vec<_> = data
         .clips()
         .iter()
-        .map(|c| (clip_rng(params.seed, &c.id, 2).random::<u64>(), c))
+        .map(|c| {
+            let key = clip_rng(params.seed, &c.id, 2).random::<u64>();
+            ((!params.prefer.contains(&c.id), key), c)
+        })
         .collect();
     order.sort_by_key(|(k, c)| (*k, c.id.clone()));
     let chosen: Vec<_> = order

@@ -452,6 +452,106 @@ fn train_then_predict_then_eval_and_their_errors() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("empty-labels"));
+    // A journal naming a clip the dataset does not have.
+    let journal = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &journal,
+        "{\"clip\":\"clip9999\",\"labels\":\"thr\",\"decision\":\"accept\",\"reviewer\":\"x\",\"seconds\":1.0,\"time\":\"2026-11-26T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let out = sonomask(&[
+        "train",
+        "--data",
+        p(&data),
+        "--labels",
+        p(&labels),
+        "--decisions",
+        p(&journal),
+        "--out",
+        p(&dir.path().join("x.bpk")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("clip9999") && err.contains("not in the dataset"),
+        "{err}"
+    );
+
+    // The refinement loop: one simulated round, then a round that waits for
+    // a person's review, then resumes once the journal has the decisions.
+    let hq = dir.path().join("hq");
+    ok(&[
+        "annotate",
+        "--oracle",
+        "--data",
+        p(&data),
+        "--clips",
+        "2",
+        "--out",
+        p(&hq),
+    ]);
+    let work = dir.path().join("loop");
+    let loop_args = |rounds: &'static str, oracle: bool| {
+        let mut a = vec![
+            "loop",
+            "--data",
+            p(&data),
+            "--hq",
+            p(&hq),
+            "--init",
+            p(&ckpt),
+            "--work",
+            p(&work),
+            "--rounds",
+            rounds,
+            "--epochs",
+            "1",
+            "--test",
+            p(&data),
+        ];
+        if oracle {
+            // A reviewer who rejects every proposal.
+            a.extend(["--oracle", "--accept-dice", "1.0", "--error-rate", "0"]);
+        }
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = run(loop_args("1", true));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("loop.json")).unwrap()).unwrap();
+    assert_eq!(report[0]["proposed"], 2, "{report}");
+    assert_eq!(report[0]["accepted"], 0, "{report}");
+    assert_eq!(report[0]["train_clips"], 2, "{report}");
+    assert!(report[0]["test"]["pixel_accuracy"].as_f64().unwrap() > 0.0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("accuracy"));
+    // Round 2 without the oracle waits for a person's decisions ...
+    let out = run(loop_args("2", false));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("2 proposals await review") && stdout.contains("sonomask review"),
+        "{stdout}"
+    );
+    // ... which the review UI appends to the journal; then it goes on.
+    let pending: Vec<String> = (0..4)
+        .map(|i| format!("clip{i:04}"))
+        .filter(|c| !hq.join(format!("{c}.png")).exists())
+        .collect();
+    let mut journal = std::fs::OpenOptions::new()
+        .append(true)
+        .open(work.join("loop.jsonl"))
+        .unwrap();
+    for c in &pending {
+        use std::io::Write;
+        writeln!(journal, "{{\"clip\":\"{c}\",\"labels\":\"round-2-proposals\",\"decision\":\"accept\",\"reviewer\":\"person\",\"seconds\":1.5,\"time\":\"2026-11-26T00:00:00Z\"}}").unwrap();
+    }
+    drop(journal);
+    run(loop_args("2", false));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("loop.json")).unwrap()).unwrap();
+    assert_eq!(report[1]["accepted"], 2, "{report}");
+    assert_eq!(report[1]["train_clips"], 4, "{report}");
+    assert_eq!(report[1]["human_seconds"], 3.0, "{report}");
+
     let bytes = std::fs::read(&ckpt).unwrap();
     std::fs::write(&ckpt, &bytes[..bytes.len() - 7]).unwrap();
     let out = sonomask(&[

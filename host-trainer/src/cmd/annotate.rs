@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use sonomask::dataset::Dataset;
+use sonomask::journal::{self, Verdict};
 use sonomask::oracle::{self, AnnotateParams};
 use sonomask::progress;
 
@@ -38,6 +39,11 @@ pub struct Args {
     /// Seed of the clip sample and the hand noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// A check journal (`sonomask check`/`review`): draw the clips whose
+    /// label was rejected first — where the cheap labels fail, a drawing
+    /// teaches the most — then others.
+    #[arg(long, value_name = "JOURNAL")]
+    prefer_rejected: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -50,6 +56,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         edge_noise_px: args.edge_noise_px,
         seconds_per_mask: args.seconds_per_mask,
         seed: args.seed,
+        prefer: match &args.prefer_rejected {
+            Some(path) => {
+                let decisions = journal::read(path)?;
+                journal::check_clips(path, &decisions, |c| data.clip(c).is_ok())?;
+                journal::standing_where(&decisions, |_| true)
+                    .into_iter()
+                    .filter(|(_, v)| *v == Verdict::Reject)
+                    .map(|(c, _)| c)
+                    .collect()
+            }
+            None => Default::default(),
+        },
     };
     let pb = progress::bar(args.clips as u64, "annotate");
     let s = oracle::annotate(&data, &args.out, &params, &|| pb.inc(1))?;

@@ -9,6 +9,7 @@ mod ingest;
 mod inspect;
 mod keygen;
 mod predict;
+mod refine_loop;
 mod synth;
 mod train;
 mod weak_label;
@@ -36,6 +37,7 @@ enum Command {
     Annotate(annotate::Args),
     Train(train::Args),
     Predict(predict::Args),
+    Loop(refine_loop::Args),
     Keygen(keygen::Args),
     Inspect(inspect::Args),
     Demo(demo::Args),
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Annotate(a) => annotate::run(a),
         Command::Train(a) => train::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Loop(a) => refine_loop::run(a),
         Command::Keygen(a) => keygen::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),

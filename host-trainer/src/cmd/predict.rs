@@ -27,6 +27,10 @@ pub struct Args {
     /// Output folder for the masks (created if missing).
     #[arg(long)]
     out: PathBuf,
+    /// Also write each clip's coarse probability map (the fit's input) as
+    /// MAPS/<clip-id>.png.
+    #[arg(long)]
+    maps: Option<PathBuf>,
     /// Backend: flex (CPU), cuda or tch (need the Cargo feature of that name).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
@@ -38,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let data = Dataset::open(&args.data)?;
     let t0 = std::time::Instant::now();
     let pb = progress::bar(data.clips().len() as u64, "predict");
-    let summary = inference::predict_dataset(&predictor, &args.model, &data, &args.out, &|c| {
+    let summary = inference::predict_dataset_with_maps(&predictor, &args.model, &data, &args.out, args.maps.as_deref(), &|c| {
         pb.inc(1);
         if let Some(e) = &c.fit_error {
             pb.suspend(|| {

@@ -143,12 +143,13 @@ pub fn clip_inputs(
         .collect()
 }
 
-/// Predicts one clip: its keep mask at full resolution and the outcome.
+/// Predicts one clip: its keep mask at full resolution, the coarse
+/// probability map (0..=255) and the outcome.
 pub fn predict_clip(
     predictor: &Predictor,
     entry: &ClipEntry,
     inputs: &[Vec<f32>],
-) -> (GrayImage, ClipPrediction) {
+) -> (GrayImage, GrayImage, ClipPrediction) {
     let (w, h) = predictor.input_size();
     let prob = predictor.probability(inputs);
     let map = probability_to_u8(&prob);
@@ -160,8 +161,10 @@ pub fn predict_clip(
             Some(e.to_string()),
         ),
     };
+    let coarse = GrayImage::from_raw(w as u32, h as u32, map).expect("a w × h map");
     (
         mask,
+        coarse,
         ClipPrediction {
             clip: entry.id.clone(),
             frames: inputs.len(),
@@ -190,6 +193,26 @@ pub fn predict_dataset(
     out: &Path,
     on_clip: &(dyn Fn(&ClipPrediction) + Sync),
 ) -> Result<PredictSummary, TrainError> {
+    predict_dataset_with_maps(predictor, model_path, data, out, None, on_clip)
+}
+
+/// [`predict_dataset`], also writing each clip's coarse probability map
+/// (the fit's input, 255 ⇔ p = 1) as `maps/<clip-id>.png` when `maps` is
+/// given: what to look at when a mask is wrong.
+pub fn predict_dataset_with_maps(
+    predictor: &Predictor,
+    model_path: &Path,
+    data: &Dataset,
+    out: &Path,
+    maps: Option<&Path>,
+    on_clip: &(dyn Fn(&ClipPrediction) + Sync),
+) -> Result<PredictSummary, TrainError> {
+    if let Some(dir) = maps {
+        std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
     let (w, h) = predictor.input_size();
     std::fs::create_dir_all(out).map_err(|source| DatasetError::Io {
         path: out.to_path_buf(),
@@ -203,8 +226,11 @@ pub fn predict_dataset(
             .map(|c| clip_inputs(data, c, w, h))
             .collect::<Result<Vec<_>, _>>()?;
         for (entry, inp) in chunk.iter().zip(&inputs) {
-            let (mask, outcome) = predict_clip(predictor, entry, inp);
+            let (mask, coarse, outcome) = predict_clip(predictor, entry, inp);
             dataset::write_png(&out.join(format!("{}.png", entry.id)), &mask)?;
+            if let Some(dir) = maps {
+                dataset::write_png(&dir.join(format!("{}.png", entry.id)), &coarse)?;
+            }
             on_clip(&outcome);
             clips.push(outcome);
         }

@@ -223,12 +223,14 @@ pub fn fit_region_from_map(
 ) -> Result<Region, FitError> {
     let comps = components::<1>(map, map_w, map_h, opts, scratch)?;
     let c = comps.first().ok_or(FitError::EmptyMap)?;
-    fit_component(map, map_w, map_h, c, opts, scratch, 0)
+    fit_component(map, map_w, map_h, c, opts, scratch, 0).map(|(r, _)| r)
 }
 
 /// Fits up to [`MAX_REGIONS`] regions, one per component of at least
 /// [`FitOptions::min_area_frac`] of the map, largest first (dual screens, a
-/// fan above an M-mode or Doppler strip). Components whose fit fails are
+/// fan above an M-mode or Doppler strip). A component that no single region
+/// explains well may be cut in two ([`split`]: touching panes, a fan whose
+/// coarse map runs into the strip below). Components whose fit fails are
 /// left out (fail closed: they are blacked out); if every fit fails, the
 /// first error is returned.
 pub fn fit_regions_from_map(
@@ -243,8 +245,19 @@ pub fn fit_regions_from_map(
     let mut first_err = None;
     for (k, c) in comps.iter().enumerate() {
         match fit_component(map, map_w, map_h, c, opts, scratch, k) {
-            Ok(r) => {
-                let _ = out.push(r);
+            Ok((r, score)) => {
+                let pair = (split::worth_trying(score) && out.len() + 2 <= MAX_REGIONS)
+                    .then(|| split::try_split(map, map_w, map_h, c, score, opts, scratch, k))
+                    .flatten();
+                match pair {
+                    Some([(a, _), (b, _)]) => {
+                        let _ = out.push(a);
+                        let _ = out.push(b);
+                    }
+                    None => {
+                        let _ = out.push(r);
+                    }
+                }
             }
             Err(e) => {
                 first_err.get_or_insert(e);
@@ -257,7 +270,8 @@ pub fn fit_regions_from_map(
     Ok(out)
 }
 
-/// A connected component: root pixel, area and inclusive bounding box.
+/// A connected component: root pixel, area, inclusive bounding box and the
+/// window it is fitted in.
 #[derive(Clone, Copy, Debug)]
 struct Component {
     root: usize,
@@ -266,6 +280,48 @@ struct Component {
     y0: usize,
     x1: usize,
     y1: usize,
+    win: Window,
+}
+
+/// The part of the map a component is fitted in, in map pixels (`x0..x1`,
+/// `y0..y1`): the whole frame, or one side of a cut ([`split`]). Its edges
+/// act as the frame's: samples on them are border samples, and a fan that
+/// reaches past them is clipped to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Window {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+impl Window {
+    fn full(w: usize, h: usize) -> Self {
+        Self {
+            x0: 0,
+            y0: 0,
+            x1: w,
+            y1: h,
+        }
+    }
+
+    /// The window in full-resolution coordinates; the frame's own edges are
+    /// exact.
+    fn rect(&self, w: usize, h: usize, opts: &FitOptions) -> Rect {
+        let at = |v: usize, end: usize, scale: f32, full: u16| {
+            if v == end {
+                f32::from(full)
+            } else {
+                v as f32 * scale
+            }
+        };
+        Rect::new(
+            at(self.x0, w, opts.scale_x, opts.full_w),
+            at(self.y0, h, opts.scale_y, opts.full_h),
+            at(self.x1, w, opts.scale_x, opts.full_w),
+            at(self.y1, h, opts.scale_y, opts.full_h),
+        )
+    }
 }
 
 /// Validates everything, labels the map and returns the `N` largest
@@ -301,6 +357,7 @@ fn components<const N: usize>(
             y0: h,
             x1: 0,
             y1: 0,
+            win: Window::full(w, h),
         };
         // Insertion into a short list sorted by area, largest first.
         let pos = best
@@ -405,7 +462,7 @@ fn extract_boundary(
     let member = |i: usize| is_member(labels, c, i);
     let level = f32::from(opts.threshold) - 0.5;
     let (sx, sy) = (opts.scale_x, opts.scale_y);
-    let (fw, fh) = (f32::from(opts.full_w), f32::from(opts.full_h));
+    let (win, frame) = (c.win, c.win.rect(w, h, opts));
     let mut b = Boundary::new(w, h);
     for y in c.y0..=c.y1 {
         let row = y * w;
@@ -414,8 +471,8 @@ fn extract_boundary(
             continue;
         };
         let xr = (c.x0..=c.x1).rev().find(|&x| member(row + x)).unwrap_or(xl);
-        if xl == 0 {
-            put(&mut b, points, LEFT, (0.0, cy), true);
+        if xl == win.x0 {
+            put(&mut b, points, LEFT, (frame.x0, cy), true);
         } else {
             let f = crossing(map[row + xl - 1], map[row + xl], level);
             put(
@@ -426,8 +483,8 @@ fn extract_boundary(
                 false,
             );
         }
-        if xr + 1 == w {
-            put(&mut b, points, RIGHT, (fw, cy), true);
+        if xr + 1 == win.x1 {
+            put(&mut b, points, RIGHT, (frame.x1, cy), true);
         } else {
             let f = crossing(map[row + xr + 1], map[row + xr], level);
             put(
@@ -469,8 +526,8 @@ fn extract_boundary(
         }
         let cx = (x as f32 + 0.5) * sx;
         if let Some(yt) = cur {
-            if yt == 0 {
-                put(&mut b, points, TOP, (cx, 0.0), true);
+            if yt == win.y0 {
+                put(&mut b, points, TOP, (cx, frame.y0), true);
             } else {
                 let f = crossing(map[(yt - 1) * w + x], map[yt * w + x], level);
                 put(&mut b, points, TOP, (cx, (yt as f32 - 0.5 + f) * sy), false);
@@ -479,8 +536,8 @@ fn extract_boundary(
                 }
             }
             let yb = (yt..=c.y1).rev().find(|&y| member(y * w + x)).unwrap_or(yt);
-            if yb + 1 == h {
-                put(&mut b, points, BOTTOM, (cx, fh), true);
+            if yb + 1 == win.y1 {
+                put(&mut b, points, BOTTOM, (cx, frame.y1), true);
             } else {
                 let f = crossing(map[(yb + 1) * w + x], map[yb * w + x], level);
                 put(
@@ -525,9 +582,11 @@ struct FrameInfo<'p> {
     border_left: &'p [(f32, f32)],
     border_right: &'p [(f32, f32)],
     border_bottom: &'p [(f32, f32)],
-    /// Frame size and the spacing of the top samples (one per map column),
-    /// to judge how many samples a flat top or inner arc should explain.
-    w: f32,
+    /// The window's horizontal extent and the spacing of the top samples
+    /// (one per map column), to judge how many samples a flat top or inner
+    /// arc should explain.
+    x0: f32,
+    x1: f32,
     column: f32,
 }
 
@@ -547,7 +606,7 @@ fn fit_component(
     opts: &FitOptions,
     scratch: &mut FitScratch<'_>,
     k: usize,
-) -> Result<Region, FitError> {
+) -> Result<(Region, f32), FitError> {
     let labels = &scratch.labels[..w * h];
     let b = extract_boundary(map, w, h, labels, c, opts, scratch.points);
     let p = &scratch.points[..];
@@ -557,12 +616,13 @@ fn fit_component(
         arc: b.edge(p, BOTTOM),
         top: b.edge(p, TOP),
     };
-    let (fw, fh) = (f32::from(opts.full_w), f32::from(opts.full_h));
+    let win = c.win.rect(w, h, opts);
     let frame = FrameInfo {
         border_left: b.border(p, LEFT),
         border_right: b.border(p, RIGHT),
         border_bottom: b.border(p, BOTTOM),
-        w: fw,
+        x0: win.x0,
+        x1: win.x1,
         column: opts.scale_x,
     };
     let tol = opts.tolerance();
@@ -589,21 +649,21 @@ fn fit_component(
         Line::at(apex, a.clamp(-MAX_EDGE_ANGLE, MAX_EDGE_ANGLE))
     };
 
-    let score = |r: &Region| iou(r, labels, c, w, h, opts);
+    let score = |r: &Region| iou(core::slice::from_ref(r), labels, c, w, opts);
     // The rectangle's score gets a small bonus so a fan must beat it.
     let rows = EdgePoints {
         left: &edges.left[..b.rows[LEFT]],
         right: &edges.right[..b.rows[RIGHT]],
         ..edges
     };
-    let mut best = fit_rect(&rows, &b, tol, fw, fh, &mut rng)
+    let mut best = fit_rect(&rows, &b, tol, &win, &mut rng)
         .ok()
         .map(|r| (score(&Region::Rect(r)) + 1e-3, Region::Rect(r)));
     let mut first_err = None;
     let mut consider = |fan: Result<Fan, FitError>| match fan {
         Ok(mut f) => {
-            if exceeds_frame(&f, fw, fh) {
-                f.clip = Some(Rect::new(0.0, 0.0, fw, fh));
+            if exceeds(&f, &win) {
+                f.clip = Some(win);
             }
             let s = score(&Region::Fan(f));
             if best.is_none_or(|(bs, _)| s > bs) {
@@ -648,7 +708,7 @@ fn fit_component(
         }
     }
     match best {
-        Some((_, region)) => Ok(region),
+        Some((s, region)) => Ok((region, s)),
         None => Err(first_err.unwrap_or(FitError::NoFit)),
     }
 }
@@ -658,22 +718,17 @@ fn is_member(labels: &[u32], c: &Component, i: usize) -> bool {
     i == c.root || labels[i] == c.root as u32
 }
 
-/// IoU at map resolution between the region (tested at map pixel centres)
-/// and the component.
-fn iou(
-    region: &Region,
-    labels: &[u32],
-    c: &Component,
-    w: usize,
-    h: usize,
-    opts: &FitOptions,
-) -> f32 {
+/// IoU at map resolution between the union of `regions` (tested at map
+/// pixel centres) and the component. Only the component's window is
+/// scanned: fits never leave it.
+fn iou(regions: &[Region], labels: &[u32], c: &Component, w: usize, opts: &FitOptions) -> f32 {
     let (mut inter, mut union) = (0u64, 0u64);
-    for y in 0..h {
+    for y in c.win.y0..c.win.y1 {
         let cy = (y as f32 + 0.5) * opts.scale_y;
-        for x in 0..w {
+        for x in c.win.x0..c.win.x1 {
             let a = is_member(labels, c, y * w + x);
-            let b = region.contains((x as f32 + 0.5) * opts.scale_x, cy);
+            let cx = (x as f32 + 0.5) * opts.scale_x;
+            let b = regions.iter().any(|r| r.contains(cx, cy));
             inter += u64::from(a && b);
             union += u64::from(a || b);
         }
@@ -685,8 +740,8 @@ fn iou(
     }
 }
 
-/// Whether any part of the fan lies outside the `fw × fh` frame.
-fn exceeds_frame(f: &Fan, fw: f32, fh: f32) -> bool {
+/// Whether any part of the fan lies outside `win`.
+fn exceeds(f: &Fan, win: &Rect) -> bool {
     let (sl, cl) = (libm::sinf(f.angle_left), libm::cosf(f.angle_left));
     let (sr, cr) = (libm::sinf(f.angle_right), libm::cosf(f.angle_right));
     let left = f.apex_x + f.r_outer * sl.min(0.0);
@@ -700,7 +755,7 @@ fn exceeds_frame(f: &Fan, fw: f32, fh: f32) -> bool {
         Some(t) => t.max(f.apex_y),
         None => f.apex_y + f.r_inner * cl.min(cr),
     };
-    left < 0.0 || right > fw || top < 0.0 || bottom > fh
+    left < win.x0 || right > win.x1 || top < win.y0 || bottom > win.y1
 }
 
 /// Rectangle candidate: each side is the robust mode of its samples, or the
@@ -710,8 +765,7 @@ fn fit_rect(
     e: &EdgePoints<'_>,
     b: &Boundary,
     tol: f32,
-    fw: f32,
-    fh: f32,
+    win: &Rect,
     rng: &mut Rng,
 ) -> Result<Rect, FitError> {
     let mut side = |pts: &[(f32, f32)], y: bool, clipped: usize, edge: f32| {
@@ -722,10 +776,10 @@ fn fit_rect(
         }
     };
     let r = Rect::new(
-        side(e.left, false, b.clipped[LEFT], 0.0).clamp(0.0, fw),
-        side(e.top, true, b.clipped[TOP], 0.0).clamp(0.0, fh),
-        side(e.right, false, b.clipped[RIGHT], fw).clamp(0.0, fw),
-        side(e.arc, true, b.clipped[BOTTOM], fh).clamp(0.0, fh),
+        side(e.left, false, b.clipped[LEFT], win.x0).clamp(win.x0, win.x1),
+        side(e.top, true, b.clipped[TOP], win.y0).clamp(win.y0, win.y1),
+        side(e.right, false, b.clipped[RIGHT], win.x1).clamp(win.x0, win.x1),
+        side(e.arc, true, b.clipped[BOTTOM], win.y1).clamp(win.y0, win.y1),
     );
     if r.x1 > r.x0 && r.y1 > r.y0 {
         Ok(r)
@@ -831,7 +885,7 @@ fn finish_fan(
         let Some(f) = frame else {
             return n >= MIN_TOP_INLIERS;
         };
-        let width = x1.min(f.w) - x0.max(0.0);
+        let width = x1.min(f.x1) - x0.max(f.x0);
         n >= MIN_TOP_INLIERS && n as f32 >= 0.5 * width / f.column
     };
     let flat = mode_1d(e.top.len(), |i| top(i).map(|p| p.1), tol, rng).filter(|&(y, n)| {
@@ -1198,553 +1252,6 @@ impl Rng {
     }
 }
 
+mod split;
 #[cfg(test)]
-mod tests {
-    extern crate std;
-    use super::*;
-    use crate::metrics::{boundary_scratch_len, mean_boundary_distance};
-    use std::vec;
-    use std::vec::Vec;
-
-    const W: u16 = 640;
-    const H: u16 = 480;
-
-    fn raster(r: &Regions, w: u16, h: u16) -> Vec<u8> {
-        let mut m = vec![0u8; w as usize * h as usize];
-        assert!(r.rasterize(w, h, &mut m));
-        m
-    }
-
-    fn boundary_distance(a: &[u8], b: &[u8], w: u16, h: u16) -> f64 {
-        let (w, h) = (w as usize, h as usize);
-        let mut s = vec![0.0f32; boundary_scratch_len(w, h)];
-        mean_boundary_distance(a, b, w, h, &mut s).unwrap()
-    }
-
-    fn fit_map(map: &[u8], mw: usize, mh: usize, opts: &FitOptions) -> Result<Regions, FitError> {
-        let need = scratch_len(mw, mh);
-        let mut labels = vec![0u32; need.labels];
-        let mut points = vec![(0.0f32, 0.0f32); need.points];
-        let mut s = FitScratch {
-            labels: &mut labels,
-            points: &mut points,
-        };
-        fit_regions_from_map(map, mw, mh, opts, &mut s)
-    }
-
-    fn fit_one(map: &[u8], mw: usize, mh: usize, opts: &FitOptions) -> Result<Region, FitError> {
-        let need = scratch_len(mw, mh);
-        let mut labels = vec![0u32; need.labels];
-        let mut points = vec![(0.0f32, 0.0f32); need.points];
-        let mut s = FitScratch {
-            labels: &mut labels,
-            points: &mut points,
-        };
-        fit_region_from_map(map, mw, mh, opts, &mut s)
-    }
-
-    /// Rasterises `truth`, fits it back at scale 1 and returns the fit and
-    /// the mean boundary distance between the two masks.
-    fn round_trip(truth: Region) -> (Region, f64) {
-        let m = raster(&Regions::one(truth), W, H);
-        let fitted = fit_one(&m, W as usize, H as usize, &FitOptions::full_res(W, H)).unwrap();
-        let d = boundary_distance(&raster(&Regions::one(fitted), W, H), &m, W, H);
-        (fitted, d)
-    }
-
-    fn phased() -> Fan {
-        Fan {
-            apex_x: 318.3,
-            apex_y: 30.6,
-            angle_left: -0.62,
-            angle_right: 0.55,
-            r_inner: 0.0,
-            r_outer: 420.0,
-            flat_top: None,
-            clip: None,
-        }
-    }
-
-    fn flat_clipped() -> Fan {
-        Fan {
-            apex_x: 320.0,
-            apex_y: 20.0,
-            angle_left: -0.75,
-            angle_right: 0.75,
-            r_inner: 0.0,
-            r_outer: 520.0,
-            flat_top: Some(45.0),
-            clip: Some(Rect::new(0.0, 0.0, 640.0, 480.0)),
-        }
-    }
-
-    fn curvilinear() -> Fan {
-        Fan {
-            apex_x: 321.0,
-            apex_y: -200.0,
-            angle_left: -0.6,
-            angle_right: 0.6,
-            r_inner: 260.0,
-            r_outer: 650.0,
-            flat_top: None,
-            clip: None,
-        }
-    }
-
-    fn fan_of(r: Region) -> Fan {
-        match r {
-            Region::Fan(f) => f,
-            Region::Rect(r) => panic!("expected a fan, got {r:?}"),
-        }
-    }
-
-    #[test]
-    fn round_trip_pointed_phased_fan() {
-        let (fit, d) = round_trip(Region::Fan(phased()));
-        let f = fan_of(fit);
-        assert!(d < 0.5, "boundary distance {d}, {f:?}");
-        assert!(
-            (f.apex_x - 318.3).abs() < 1.0 && (f.apex_y - 30.6).abs() < 1.0,
-            "{f:?}"
-        );
-        assert!((f.r_outer - 420.0).abs() < 1.0, "{f:?}");
-        assert!(
-            f.flat_top.is_none() && f.r_inner == 0.0 && f.clip.is_none(),
-            "{f:?}"
-        );
-    }
-
-    #[test]
-    fn round_trip_flat_top_with_clip() {
-        let (fit, d) = round_trip(Region::Fan(flat_clipped()));
-        let f = fan_of(fit);
-        assert!(d < 0.5, "boundary distance {d}, {f:?}");
-        assert!(f.flat_top.is_some_and(|t| (t - 45.0).abs() < 0.5), "{f:?}");
-        assert_eq!(f.clip, Some(Rect::new(0.0, 0.0, 640.0, 480.0)));
-        assert!((f.r_outer - 520.0).abs() < 2.0, "{f:?}");
-    }
-
-    #[test]
-    fn round_trip_curvilinear_inner_arc() {
-        let (fit, d) = round_trip(Region::Fan(curvilinear()));
-        let f = fan_of(fit);
-        assert!(d < 0.5, "boundary distance {d}, {f:?}");
-        assert!(
-            (f.r_inner - 260.0).abs() < 2.0 && f.flat_top.is_none(),
-            "{f:?}"
-        );
-        assert!((f.r_outer - 650.0).abs() < 2.0, "{f:?}");
-    }
-
-    #[test]
-    fn round_trip_rectangle() {
-        let truth = Rect::new(100.4, 80.5, 540.6, 400.2);
-        let (fit, d) = round_trip(Region::Rect(truth));
-        assert!(matches!(fit, Region::Rect(_)), "{fit:?}");
-        assert!(d < 0.5, "boundary distance {d}");
-        // A rectangle over the whole frame: every side clipped.
-        let (fit, d) = round_trip(Region::Rect(Rect::new(0.0, 0.0, 640.0, 480.0)));
-        assert_eq!(fit, Region::Rect(Rect::new(0.0, 0.0, 640.0, 480.0)));
-        assert_eq!(d, 0.0);
-    }
-
-    /// Forty random sectors — phased (some with a flat top), curvilinear,
-    /// apex above or inside the frame, edges up to ±1.1 rad and often cut
-    /// by the frame sides or bottom — all round-trip within 0.5 px.
-    #[test]
-    fn random_fans_round_trip() {
-        let mut rng = TestRng(99);
-        for k in 0..40 {
-            let mut u = || rng.unit();
-            let mut f = Fan {
-                apex_x: 120.0 + 400.0 * u(),
-                apex_y: -40.0 + 90.0 * u(),
-                angle_left: -1.1 + 0.8 * u(),
-                angle_right: 0.3 + 0.8 * u(),
-                r_inner: 0.0,
-                r_outer: 250.0 + 350.0 * u(),
-                flat_top: None,
-                clip: None,
-            };
-            match k % 3 {
-                1 => f.flat_top = Some(f.apex_y.max(0.0) + 5.0 + 35.0 * u()),
-                2 => {
-                    f.apex_y = -300.0 + 200.0 * u();
-                    f.r_inner = -f.apex_y + 20.0 + 60.0 * u();
-                    f.r_outer = f.r_inner + 250.0 + 250.0 * u();
-                }
-                _ => {}
-            }
-            let (fit, d) = round_trip(Region::Fan(f));
-            assert!(d < 0.5, "#{k}: boundary distance {d}\n{f:?}\n{fit:?}");
-        }
-    }
-
-    /// A tiny LCG so the tests need no dependencies.
-    struct TestRng(u64);
-    impl TestRng {
-        fn unit(&mut self) -> f32 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 40) as f32 / (1u64 << 24) as f32
-        }
-    }
-
-    /// Coarse map: an 80×64 probability map of a 640×480 frame (8 × 7.5 px
-    /// per map pixel), each value the fan's area fraction from 4×4
-    /// supersamples plus ±20 of uniform noise, as a network might output.
-    /// Edge samples then carry up to ~0.1 map px of interpolation error,
-    /// about 1 px at full resolution, so the tolerance here is 1.0 px rather
-    /// than 0.5 (measured: ~0.05).
-    #[test]
-    fn coarse_map_upscaled() {
-        let (mw, mh) = (80usize, 64usize);
-        let opts = FitOptions::upscaled(mw, mh, W, H);
-        let mut rng = TestRng(5);
-        for truth in [
-            Region::Fan(phased()),
-            Region::Fan(curvilinear()),
-            Region::Fan(flat_clipped()),
-        ] {
-            let mut map = vec![0u8; mw * mh];
-            for (i, v) in map.iter_mut().enumerate() {
-                let (mx, my) = ((i % mw) as f32, (i / mw) as f32);
-                let mut hits = 0;
-                for k in 0..16 {
-                    let x = (mx + (k % 4) as f32 * 0.25 + 0.125) * opts.scale_x;
-                    let y = (my + (k / 4) as f32 * 0.25 + 0.125) * opts.scale_y;
-                    hits += u32::from(truth.contains(x, y));
-                }
-                *v = ((hits * 255 / 16) as f32 + 40.0 * (rng.unit() - 0.5)).clamp(0.0, 255.0) as u8;
-            }
-            let fit = fit_one(&map, mw, mh, &opts).unwrap();
-            let d = boundary_distance(
-                &raster(&Regions::one(fit), W, H),
-                &raster(&Regions::one(truth), W, H),
-                W,
-                H,
-            );
-            assert!(d < 1.0, "boundary distance {d}: {fit:?} vs {truth:?}");
-            assert!(matches!(fit, Region::Fan(_)));
-        }
-    }
-
-    /// 25 % of every point set is uniform clutter over the frame; the
-    /// inliers carry ±0.3 px of noise.
-    #[test]
-    fn edge_points_with_outliers() {
-        let truth = phased();
-        let mut rng = TestRng(7);
-        let mut sets: [Vec<(f32, f32)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-        for i in 0..120 {
-            let t = i as f32 / 120.0;
-            let (r, a) = (20.0 + 390.0 * t, truth.angle_left + t * truth.opening());
-            let on = [truth.angle_left, truth.angle_right, a];
-            let rad = [r, r, truth.r_outer];
-            for (k, set) in sets.iter_mut().enumerate() {
-                let (dx, dy) = (rng.unit() - 0.5, rng.unit() - 0.5);
-                set.push(if i % 4 == 3 {
-                    (rng.unit() * 640.0, rng.unit() * 480.0)
-                } else {
-                    (
-                        truth.apex_x + rad[k] * libm::sinf(on[k]) + 0.6 * dx,
-                        truth.apex_y + rad[k] * libm::cosf(on[k]) + 0.6 * dy,
-                    )
-                });
-            }
-        }
-        let pts = EdgePoints {
-            left: &sets[0],
-            right: &sets[1],
-            arc: &sets[2],
-            top: &[],
-        };
-        let f = fit_fan_from_edge_points(&pts, 1.5, 3).unwrap();
-        assert!((f.apex_x - truth.apex_x).abs() < 1.0, "{f:?}");
-        assert!((f.apex_y - truth.apex_y).abs() < 1.0, "{f:?}");
-        assert!((f.angle_left - truth.angle_left).abs() < 0.005, "{f:?}");
-        assert!((f.angle_right - truth.angle_right).abs() < 0.005, "{f:?}");
-        assert!((f.r_outer - truth.r_outer).abs() < 1.0, "{f:?}");
-        assert!(f.flat_top.is_none() && f.r_inner == 0.0);
-    }
-
-    /// The temporal labeler's failure modes on one map: static text (holes)
-    /// inside the fan, blobs stuck to its edges and arc, an ECG trace running
-    /// from the frame border across the left edge, and loose specks.
-    fn noisy_map(truth: &Fan) -> Vec<u8> {
-        let mut m = raster(&Regions::one(Region::Fan(*truth)), W, H);
-        let mut set = |x: i32, y: i32, v: u8| {
-            if (0..W as i32).contains(&x) && (0..H as i32).contains(&y) {
-                m[y as usize * W as usize + x as usize] = v;
-            }
-        };
-        for (bx, by) in [(280, 120), (330, 200), (300, 330)] {
-            for y in by..by + 12 {
-                for x in bx..bx + 40 {
-                    set(x, y, 0);
-                }
-            }
-        }
-        // Blobs of radius 9 centred on the boundary: 4 on each edge, 4 on the arc.
-        for k in 0..4 {
-            let r = 90.0 + 70.0 * k as f32;
-            let a = truth.angle_left + truth.opening() * (0.15 + 0.23 * k as f32);
-            for (cr, ca) in [
-                (r, truth.angle_left),
-                (r, truth.angle_right),
-                (truth.r_outer, a),
-            ] {
-                let cx = (truth.apex_x + cr * libm::sinf(ca)) as i32;
-                let cy = (truth.apex_y + cr * libm::cosf(ca)) as i32;
-                for dy in -9..=9 {
-                    for dx in -9..=9 {
-                        if dx * dx + dy * dy <= 81 {
-                            set(cx + dx, cy + dy, 255);
-                        }
-                    }
-                }
-            }
-        }
-        for x in 0..240 {
-            let y = 300 + (8.0 * libm::sinf(x as f32 * 0.2)) as i32;
-            for t in 0..3 {
-                set(x, y + t, 255);
-            }
-        }
-        let mut rng = TestRng(11);
-        for _ in 0..400 {
-            set(
-                (rng.unit() * 640.0) as i32,
-                (rng.unit() * 480.0) as i32,
-                255,
-            );
-        }
-        m
-    }
-
-    #[test]
-    fn robust_to_text_blobs_traces_and_specks() {
-        let truth = phased();
-        let map = noisy_map(&truth);
-        let fit = fit_one(&map, W as usize, H as usize, &FitOptions::full_res(W, H)).unwrap();
-        let t = raster(&Regions::one(Region::Fan(truth)), W, H);
-        let d = boundary_distance(&raster(&Regions::one(fit), W, H), &t, W, H);
-        assert!(d < 0.5, "boundary distance {d}: {fit:?}");
-    }
-
-    #[test]
-    fn deterministic_for_a_seed() {
-        let map = noisy_map(&phased());
-        let mut opts = FitOptions::full_res(W, H);
-        let a = fit_one(&map, W as usize, H as usize, &opts).unwrap();
-        let b = fit_one(&map, W as usize, H as usize, &opts).unwrap();
-        assert_eq!(a, b);
-        opts.seed = 12345;
-        let c = fit_one(&map, W as usize, H as usize, &opts).unwrap();
-        let d = boundary_distance(
-            &raster(&Regions::one(a), W, H),
-            &raster(&Regions::one(c), W, H),
-            W,
-            H,
-        );
-        assert!(d < 0.5, "seeds disagree by {d}");
-    }
-
-    fn multi_round_trip(truth: &Regions) -> (Regions, f64) {
-        let m = raster(truth, W, H);
-        let fit = fit_map(&m, W as usize, H as usize, &FitOptions::full_res(W, H)).unwrap();
-        let d = boundary_distance(&raster(&fit, W, H), &m, W, H);
-        (fit, d)
-    }
-
-    #[test]
-    fn dual_pane_gives_two_fans() {
-        let pane = |x: f32| {
-            Region::Fan(Fan {
-                apex_x: x,
-                apex_y: 20.0,
-                angle_left: -0.5,
-                angle_right: 0.5,
-                r_inner: 0.0,
-                r_outer: 300.0,
-                flat_top: None,
-                clip: None,
-            })
-        };
-        let mut truth = Regions::one(pane(160.0));
-        truth.push(pane(480.0)).unwrap();
-        let (fit, d) = multi_round_trip(&truth);
-        assert_eq!(fit.len(), 2, "{fit:?}");
-        assert!(fit.iter().all(|r| matches!(r, Region::Fan(_))), "{fit:?}");
-        assert!(d < 0.5, "boundary distance {d}: {fit:?}");
-    }
-
-    #[test]
-    fn fan_above_strip_gives_fan_and_rect() {
-        let mut truth = Regions::one(Region::Fan(Fan {
-            apex_x: 320.0,
-            apex_y: 10.0,
-            angle_left: -0.6,
-            angle_right: 0.6,
-            r_inner: 0.0,
-            r_outer: 250.0,
-            flat_top: None,
-            clip: None,
-        }));
-        truth
-            .push(Region::Rect(Rect::new(0.0, 290.0, 640.0, 480.0)))
-            .unwrap();
-        let (fit, d) = multi_round_trip(&truth);
-        assert_eq!(fit.len(), 2, "{fit:?}");
-        // Largest first: the strip, then the fan.
-        assert_eq!(
-            fit.regions[0],
-            Region::Rect(Rect::new(0.0, 290.0, 640.0, 480.0))
-        );
-        assert!(matches!(fit.regions[1], Region::Fan(_)), "{fit:?}");
-        assert!(d < 0.5, "boundary distance {d}: {fit:?}");
-    }
-
-    #[test]
-    fn bad_inputs_are_errors_not_panics() {
-        let map = [255u8; 12];
-        let opts = FitOptions::full_res(4, 3);
-        let mut labels = [0u32; 12];
-        let mut points = [(0.0f32, 0.0f32); 22];
-        let mut s = FitScratch {
-            labels: &mut labels,
-            points: &mut points,
-        };
-        assert!(fit_region_from_map(&map, 4, 3, &opts, &mut s).is_ok());
-        assert_eq!(
-            fit_region_from_map(&map, 4, 4, &opts, &mut s),
-            Err(FitError::BadMapSize)
-        );
-        assert_eq!(
-            fit_region_from_map(&map, 0, 3, &opts, &mut s),
-            Err(FitError::BadMapSize)
-        );
-        assert_eq!(
-            fit_region_from_map(&map, usize::MAX, 2, &opts, &mut s),
-            Err(FitError::BadMapSize)
-        );
-        for bad in [
-            FitOptions {
-                scale_x: f32::NAN,
-                ..opts
-            },
-            FitOptions {
-                scale_y: 0.0,
-                ..opts
-            },
-            FitOptions { full_w: 0, ..opts },
-            FitOptions {
-                min_area_frac: f32::NAN,
-                ..opts
-            },
-            FitOptions {
-                min_area_frac: 1.5,
-                ..opts
-            },
-        ] {
-            assert_eq!(
-                fit_regions_from_map(&map, 4, 3, &bad, &mut s),
-                Err(FitError::BadParameter)
-            );
-        }
-        let mut short = FitScratch {
-            labels: &mut labels[..11],
-            points: &mut points,
-        };
-        assert_eq!(
-            fit_region_from_map(&map, 4, 3, &opts, &mut short),
-            Err(FitError::ScratchTooSmall)
-        );
-        let mut short = FitScratch {
-            labels: &mut labels,
-            points: &mut points[..21],
-        };
-        assert_eq!(
-            fit_region_from_map(&map, 4, 3, &opts, &mut short),
-            Err(FitError::ScratchTooSmall)
-        );
-        assert_eq!(scratch_len(usize::MAX, 2).labels, usize::MAX);
-
-        let e = EdgePoints::default();
-        assert_eq!(
-            fit_fan_from_edge_points(&e, 1.0, 0),
-            Err(FitError::TooFewPoints)
-        );
-        assert_eq!(
-            fit_fan_from_edge_points(&e, f32::NAN, 0),
-            Err(FitError::BadParameter)
-        );
-        let nan = [(f32::NAN, 1.0); 8];
-        let inf = [(f32::INFINITY, f32::NEG_INFINITY); 8];
-        let e = EdgePoints {
-            left: &nan,
-            right: &inf,
-            arc: &nan,
-            top: &inf,
-        };
-        assert!(fit_fan_from_edge_points(&e, 1.0, 0).is_err());
-    }
-
-    #[test]
-    fn empty_and_tiny_maps_are_empty() {
-        let zero = vec![0u8; 64 * 48];
-        assert_eq!(
-            fit_one(&zero, 64, 48, &FitOptions::full_res(64, 48)),
-            Err(FitError::EmptyMap)
-        );
-        assert_eq!(
-            fit_map(&zero, 64, 48, &FitOptions::full_res(64, 48)),
-            Err(FitError::EmptyMap)
-        );
-        // Below the threshold, or a speck below the minimum area.
-        let mut m = vec![100u8; 64 * 48];
-        assert_eq!(
-            fit_one(&m, 64, 48, &FitOptions::full_res(64, 48)),
-            Err(FitError::EmptyMap)
-        );
-        m.fill(0);
-        m[100] = 255;
-        assert_eq!(
-            fit_one(&m, 64, 48, &FitOptions::full_res(64, 48)),
-            Err(FitError::EmptyMap)
-        );
-    }
-
-    /// Random maps, single pixels, lines: any result is fine, no panic.
-    #[test]
-    fn garbage_maps_do_not_panic() {
-        let (w, h) = (64usize, 48usize);
-        let opts = FitOptions {
-            min_area_frac: 0.0,
-            ..FitOptions::upscaled(w, h, 640, 480)
-        };
-        let mut rng = TestRng(3);
-        let mut m = vec![0u8; w * h];
-        for density in [0.02f32, 0.3, 0.5, 0.9, 1.0] {
-            for v in m.iter_mut() {
-                *v = if rng.unit() < density {
-                    (rng.unit() * 255.0) as u8
-                } else {
-                    0
-                };
-            }
-            let _ = fit_map(&m, w, h, &opts);
-        }
-        m.fill(0);
-        m[w + 1] = 255;
-        let _ = fit_map(&m, w, h, &opts);
-        for y in 0..h {
-            m[y * w + 5] = 255;
-        }
-        let _ = fit_map(&m, w, h, &opts);
-        let _ = fit_map(&[255], 1, 1, &opts);
-        let _ = fit_map(&[255; 7], 7, 1, &opts);
-    }
-}
+mod tests;

@@ -1,0 +1,204 @@
+//! Cutting a component that no single region explains into two.
+//!
+//! Touching panes of a dual screen, or a fan whose coarse probability map
+//! runs into the M-mode strip below it, label as one component; its best
+//! single fan or rectangle then either covers the gap between them (PHI kept)
+//! or drops one of them (signal lost). When the best single region explains
+//! the component poorly (IoU below [`SPLIT_BELOW`]), a few cuts are tried:
+//! the column where the component is shortest (the seam between two panes,
+//! whose arcs are lowest mid-pane), the row where it is narrowest (a bridge
+//! between fan and strip) and the row where its width jumps most (the top of
+//! a strip). Each side is fitted in its own [`Window`] — the cut acts as a
+//! frame edge, so a pane cut at the seam comes out as a fan clipped there,
+//! just as dual screens draw it — and the cut whose two regions explain the
+//! component best is kept if it beats the single region by [`SPLIT_GAIN`].
+//!
+//! Only poorly explained components pay for this, so a plain sector costs
+//! nothing extra on the cart.
+
+use super::{Component, FitOptions, FitScratch, Window, fit_component, iou, is_member};
+use crate::geometry::Region;
+
+/// A component whose best single region has an IoU below this is tried cut.
+const SPLIT_BELOW: f32 = 0.95;
+/// A cut must raise the IoU by at least this much to be kept: noise alone
+/// should not turn one sector into two.
+const SPLIT_GAIN: f32 = 0.02;
+
+/// Where a component is cut: the second part starts at this column or row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cut {
+    Column(usize),
+    Row(usize),
+}
+
+/// Whether a fit with IoU `score` is worth trying to cut.
+pub(super) fn worth_trying(score: f32) -> bool {
+    score < SPLIT_BELOW
+}
+
+/// The best two-region explanation of component `c` if it beats `single`
+/// (the best single region's IoU) by [`SPLIT_GAIN`]: each region with the
+/// area of the part it was fitted to, larger part first. `k` keys the
+/// parts' RANSAC seeds. `scratch.labels` is as it was on return.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn try_split(
+    map: &[u8],
+    w: usize,
+    h: usize,
+    c: &Component,
+    single: f32,
+    opts: &FitOptions,
+    scratch: &mut FitScratch<'_>,
+    k: usize,
+) -> Option<[(Region, usize); 2]> {
+    let min_area = libm::ceilf(opts.min_area_frac * (w * h) as f32).max(1.0) as usize;
+    let mut best: Option<(f32, [(Region, usize); 2])> = None;
+    for (ci, cut) in candidates(&scratch.labels[..w * h], c, w)
+        .iter()
+        .enumerate()
+    {
+        let Some(parts) = parts(&scratch.labels[..w * h], c, w, *cut) else {
+            continue;
+        };
+        if parts.iter().any(|p| p.area < min_area) {
+            continue;
+        }
+        let saved = scratch.labels[c.root];
+        relabel(&mut scratch.labels[..w * h], c, w, &parts, *cut);
+        let seed = |side: usize| k + super::MAX_REGIONS * (1 + 2 * ci + side);
+        let fits = [
+            fit_component(map, w, h, &parts[0], opts, scratch, seed(0)),
+            fit_component(map, w, h, &parts[1], opts, scratch, seed(1)),
+        ];
+        restore(&mut scratch.labels[..w * h], c, w, &parts, saved);
+        let (Ok((a, _)), Ok((b, _))) = (fits[0], fits[1]) else {
+            continue;
+        };
+        let score = iou(&[a, b], &scratch.labels[..w * h], c, w, opts);
+        if best.is_none_or(|(s, _)| score > s) {
+            let pair = if parts[0].area >= parts[1].area {
+                [(a, parts[0].area), (b, parts[1].area)]
+            } else {
+                [(b, parts[1].area), (a, parts[0].area)]
+            };
+            best = Some((score, pair));
+        }
+    }
+    best.filter(|(s, _)| *s >= single + SPLIT_GAIN)
+        .map(|(_, pair)| pair)
+}
+
+/// Up to five distinct cuts well inside the component's bounding box (at
+/// least a fifth of its size, and 2 px, from either end): at the shortest
+/// column or either side of it, the narrowest row and the row with the
+/// largest width jump.
+fn candidates(labels: &[u32], c: &Component, w: usize) -> heapless::Vec<Cut, 5> {
+    let col = |x: usize| {
+        (c.y0..=c.y1)
+            .filter(|&y| is_member(labels, c, y * w + x))
+            .count()
+    };
+    let row = |y: usize| {
+        (c.x0..=c.x1)
+            .filter(|&x| is_member(labels, c, y * w + x))
+            .count()
+    };
+    let inner = |lo: usize, hi: usize| {
+        let m = ((hi - lo + 1) / 5).max(2);
+        (lo + m)..=(hi.saturating_sub(m))
+    };
+    let mut out = heapless::Vec::new();
+    let mut add = |cut: Option<Cut>| {
+        if let Some(cut) = cut
+            && !out.contains(&cut)
+        {
+            let _ = out.push(cut);
+        }
+    };
+    // The seam lies within a column of the shortest one: which side that
+    // column belongs to is settled by trying both.
+    if let Some(x) = inner(c.x0, c.x1).min_by_key(|&x| col(x)) {
+        for x in [x, x + 1, x - 1] {
+            add(Some(Cut::Column(x)));
+        }
+    }
+    add(inner(c.y0, c.y1).min_by_key(|&y| row(y)).map(Cut::Row));
+    add(inner(c.y0, c.y1)
+        .max_by_key(|&y| row(y).abs_diff(row(y - 1)))
+        .map(Cut::Row));
+    out
+}
+
+/// Which side of `cut` pixel `(x, y)` is on.
+fn side(cut: Cut, x: usize, y: usize) -> usize {
+    match cut {
+        Cut::Column(at) => usize::from(x >= at),
+        Cut::Row(at) => usize::from(y >= at),
+    }
+}
+
+/// The two parts of `c` on either side of `cut`, each rooted at its first
+/// pixel in raster order and fitted in its side of `c`'s window; `None` if
+/// a side is empty.
+fn parts(labels: &[u32], c: &Component, w: usize, cut: Cut) -> Option<[Component; 2]> {
+    let (mut wa, mut wb) = (c.win, c.win);
+    match cut {
+        Cut::Column(at) => (wa.x1, wb.x0) = (at, at),
+        Cut::Row(at) => (wa.y1, wb.y0) = (at, at),
+    }
+    let empty = |win: Window| Component {
+        root: usize::MAX,
+        area: 0,
+        x0: usize::MAX,
+        y0: usize::MAX,
+        x1: 0,
+        y1: 0,
+        win,
+    };
+    let mut p = [empty(wa), empty(wb)];
+    for y in c.y0..=c.y1 {
+        for x in c.x0..=c.x1 {
+            let i = y * w + x;
+            if !is_member(labels, c, i) {
+                continue;
+            }
+            let q = &mut p[side(cut, x, y)];
+            if q.area == 0 {
+                q.root = i;
+            }
+            q.area += 1;
+            q.x0 = q.x0.min(x);
+            q.y0 = q.y0.min(y);
+            q.x1 = q.x1.max(x);
+            q.y1 = q.y1.max(y);
+        }
+    }
+    (p[0].area > 0 && p[1].area > 0).then_some(p)
+}
+
+/// Labels each member of `c` with the root of its part.
+fn relabel(labels: &mut [u32], c: &Component, w: usize, parts: &[Component; 2], cut: Cut) {
+    for y in c.y0..=c.y1 {
+        for x in c.x0..=c.x1 {
+            let i = y * w + x;
+            if is_member(labels, c, i) {
+                labels[i] = parts[side(cut, x, y)].root as u32;
+            }
+        }
+    }
+}
+
+/// Undoes [`relabel`]; `saved` is the label `c`'s root pixel had.
+fn restore(labels: &mut [u32], c: &Component, w: usize, parts: &[Component; 2], saved: u32) {
+    let roots = [parts[0].root as u32, parts[1].root as u32];
+    for y in c.y0..=c.y1 {
+        for x in c.x0..=c.x1 {
+            let i = y * w + x;
+            if roots.contains(&labels[i]) {
+                labels[i] = c.root as u32;
+            }
+        }
+    }
+    labels[c.root] = saved;
+}
