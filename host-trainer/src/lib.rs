@@ -9,6 +9,7 @@ pub mod journal;
 pub mod model_file;
 pub mod oracle;
 pub mod progress;
+pub mod recipe;
 pub mod refine_loop;
 pub mod synth;
 pub mod synth_io;

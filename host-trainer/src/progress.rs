@@ -29,3 +29,19 @@ pub fn bar_with_message(len: u64, label: &str) -> ProgressBar {
     );
     pb
 }
+
+/// A spinner for work of unknown length; the message names the stage.
+/// Hidden when stderr is not a terminal.
+pub fn spinner(label: &str) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>12} {spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_prefix(label.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    pb
+}

@@ -25,9 +25,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::dataset::{self, Dataset, DatasetError};
-use crate::evaluate::{self, EvalError};
 use crate::journal::{self, JournalError};
 use crate::oracle::{self, CheckParams, OracleError};
+use crate::recipe::{self, RecipeError};
 use crate::train::inference::{self, Predictor};
 use crate::train::training::{self, TrainRequest, TrainingConfig};
 use crate::train::{self as trainer, DeviceChoice, TrainError};
@@ -44,7 +44,7 @@ pub enum LoopError {
     #[error(transparent)]
     Train(#[from] TrainError),
     #[error(transparent)]
-    Eval(#[from] EvalError),
+    Recipe(#[from] RecipeError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -254,10 +254,7 @@ pub fn run(cfg: &LoopConfig, on_event: &mut dyn FnMut(Event<'_>)) -> Result<Outc
                     round,
                     what: "scoring on the test set",
                 });
-                let masks = out.join("test");
-                let predictor = Predictor::load(&model, trainer::device(cfg.device)?)?;
-                inference::predict_dataset(&predictor, &model, t, &masks, &|_| {})?;
-                let s = evaluate::evaluate(t, &masks)?;
+                let s = recipe::score_model(&model, t, &out.join("test"), cfg.device)?;
                 Some(TestScore {
                     pixel_accuracy: s.pixel_accuracy,
                     dice: s.dice,

@@ -3,54 +3,94 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use sonomask::dataset::Dataset;
+use sonomask::evaluate::Summary;
+use sonomask::oracle::{AnnotateParams, CheckParams};
+use sonomask::recipe::Recipe;
 use sonomask::synth::SynthConfig;
+use sonomask::train::DeviceChoice;
+use sonomask::train::training::TrainingConfig;
 use sonomask::weak::{self, Method};
 use sonomask::{evaluate, progress, synth_io};
 
-/// Run the main job on built-in defaults: synthesise, label, evaluate.
+/// Run the main job on built-in defaults: the paper's method end to end.
 ///
-/// Synthesises a small echo dataset, runs both weak labelers, scores them
-/// against the ground truth, prints a summary and writes a contact sheet.
-/// Run from the repository root with no arguments.
+/// Synthesises an echo pool and a held-out test set, runs both weak
+/// labelers, lets a simulated reviewer check the threshold labels and a
+/// simulated annotator draw a small set (rejected clips first), pretrains
+/// the network on the accepted labels, refines it on the drawn set, and
+/// scores weak labels, pretrained and refined models on the test set.
+/// Prints a summary and writes a contact sheet. Run from the repository
+/// root with no arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Working folder for the demo's dataset, masks and pictures (replaced).
+    /// Working folder for the demo's data, labels, models and pictures (replaced).
     #[arg(long, default_value = "demo-out")]
     out: PathBuf,
-    /// Number of synthetic clips.
-    #[arg(long, default_value_t = 20)]
+    /// Synthetic clips in the training pool.
+    #[arg(long, default_value_t = 100)]
     clips: usize,
+    /// Synthetic clips in the held-out test set.
+    #[arg(long, default_value_t = 20)]
+    test_clips: usize,
     /// Frames per clip.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 8)]
     frames: usize,
-    /// Seed.
+    /// Clips the simulated annotator draws.
+    #[arg(long, default_value_t = 20)]
+    drawn: usize,
+    /// Maximum pretraining epochs.
+    #[arg(long, default_value_t = 12)]
+    pretrain_epochs: usize,
+    /// Maximum refinement epochs.
+    #[arg(long, default_value_t = 25)]
+    refine_epochs: usize,
+    /// Seed of data, reviewer, annotator and training.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Backend: flex (CPU), cuda or tch (need the Cargo feature of that name).
+    #[arg(long, default_value = "flex")]
+    device: DeviceChoice,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
     let data_dir = args.out.join("data");
-    super::synth::prepare_out(&data_dir, true)?;
+    let test_dir = args.out.join("test");
     let cfg = SynthConfig {
         seed: args.seed,
         clips: args.clips,
         frames: args.frames,
         ..SynthConfig::default()
     };
+    let test_cfg = SynthConfig {
+        seed: args.seed + 1000,
+        clips: args.test_clips,
+        ..cfg.clone()
+    };
     println!(
-        "sonomask demo: {} synthetic clips × {} frames, seed {}",
-        cfg.clips, cfg.frames, cfg.seed
+        "sonomask demo: pool of {} synthetic clips and a test set of {}, {} frames each, seed {}",
+        cfg.clips, test_cfg.clips, cfg.frames, cfg.seed
     );
-    let pb = progress::bar(cfg.clips as u64, "synth");
-    let frames = synth_io::write_dataset(&cfg, &data_dir, &|| pb.inc(1))?;
-    pb.finish_and_clear();
-    println!("  synthesised {frames} frames -> {}", data_dir.display());
+    for (c, dir, what) in [
+        (&cfg, &data_dir, "synth pool"),
+        (&test_cfg, &test_dir, "synth test"),
+    ] {
+        super::synth::prepare_out(dir, true)?;
+        let pb = progress::bar(c.clips as u64, what);
+        synth_io::write_dataset(c, dir, &|| pb.inc(1))?;
+        pb.finish_and_clear();
+    }
+    println!(
+        "  synthesised -> {} and {}",
+        data_dir.display(),
+        test_dir.display()
+    );
     let sheet = args.out.join("contact-sheet.png");
     super::synth::write_preview(&cfg, &sheet)?;
     println!("  contact sheet -> {}", sheet.display());
 
     let data = Dataset::open(&data_dir)?;
+    let frames: usize = data.clips().iter().map(|c| c.frames).sum();
     let mut rows = Vec::new();
     for method in Method::ALL {
         let masks = args.out.join(format!("masks-{method}"));
@@ -64,23 +104,66 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rows.push((method, s, frames as f64 / secs.max(1e-9)));
     }
     println!();
-    println!(
-        "  {:<10} {:>8} {:>7} {:>7} {:>8} {:>8} {:>9} {:>9}",
-        "labeler", "accuracy", "dice", "iou", "phi_leak", "sig_loss", "bound_px", "frames/s"
-    );
+    println!("  weak labels on the pool ({frames} frames per labeler run)");
+    print_header("labeler");
     for (m, s, fps) in &rows {
-        println!(
-            "  {:<10} {:>8.4} {:>7.4} {:>7.4} {:>8.4} {:>8.4} {:>9.2} {:>9.0}",
-            m.name(),
-            s.pixel_accuracy,
-            s.dice,
-            s.iou,
-            s.phi_leak,
-            s.signal_loss,
-            s.boundary_px,
-            fps
+        print_row(m.name(), s, &format!("{fps:>9.0} frames/s"));
+    }
+
+    // The paper's method on the pool, scored on the held-out test set.
+    let recipe = Recipe {
+        pool: data_dir.clone(),
+        test: test_dir.clone(),
+        work: args.out.join("paper"),
+        weak: Method::Threshold,
+        check: CheckParams {
+            seed: args.seed,
+            ..CheckParams::default()
+        },
+        annotate: AnnotateParams {
+            clips: args.drawn.min(args.clips),
+            seed: args.seed,
+            ..AnnotateParams::default()
+        },
+        pretrain: TrainingConfig::new()
+            .with_num_epochs(args.pretrain_epochs)
+            .with_seed(args.seed),
+        refine: TrainingConfig::new()
+            .with_num_epochs(args.refine_epochs)
+            .with_seed(args.seed),
+        device: args.device,
+    };
+    let spinner = progress::spinner("paper method");
+    let r = recipe
+        .run(&mut |stage| spinner.set_message(stage.to_string()))
+        .context("the paper's method")?;
+    spinner.finish_and_clear();
+    println!();
+    println!(
+        "  paper method: {} threshold labels checked ({} accepted, {:.0} s of simulated review), {} drawn ({:.0} s of simulated drawing)",
+        r.checked, r.accepted, r.check_seconds, r.drawn, r.draw_seconds
+    );
+    println!(
+        "  on the held-out test set ({} clips):",
+        r.weak_on_test.clips
+    );
+    print_header("model");
+    print_row("threshold", &r.weak_on_test, "");
+    for (name, st) in [("pretrain", &r.pretrain), ("+refine", &r.refine)] {
+        print_row(
+            name,
+            &st.test,
+            &format!(
+                "{:>5.0} s, {} epochs, {:.0} img/s",
+                st.train_s, st.epochs, st.images_per_s
+            ),
         );
     }
+    println!(
+        "  pretrain + refine: {:.0} s of training; refined model -> {}",
+        r.pretrain.train_s + r.refine.train_s,
+        r.refine.model.display()
+    );
     println!();
     println!(
         "done in {:.1} s; outputs in {}",
@@ -88,4 +171,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_header(first: &str) {
+    println!(
+        "  {:<10} {:>8} {:>7} {:>7} {:>8} {:>8} {:>9}",
+        first, "accuracy", "dice", "iou", "phi_leak", "sig_loss", "bound_px"
+    );
+}
+
+fn print_row(name: &str, s: &Summary, extra: &str) {
+    println!(
+        "  {:<10} {:>8.4} {:>7.4} {:>7.4} {:>8.4} {:>8.4} {:>9.2}  {extra}",
+        name, s.pixel_accuracy, s.dice, s.iou, s.phi_leak, s.signal_loss, s.boundary_px
+    );
 }

@@ -281,6 +281,11 @@ struct Component {
     x1: usize,
     y1: usize,
     win: Window,
+    /// A row whose top (bottom) samples are dropped: the row next to a cut
+    /// between two regions stacked one above the other, where the
+    /// boundary is an artefact of the cut, not an edge of the region.
+    skip_top: Option<usize>,
+    skip_bottom: Option<usize>,
 }
 
 /// The part of the map a component is fitted in, in map pixels (`x0..x1`,
@@ -358,6 +363,8 @@ fn components<const N: usize>(
             x1: 0,
             y1: 0,
             win: Window::full(w, h),
+            skip_top: None,
+            skip_bottom: None,
         };
         // Insertion into a short list sorted by area, largest first.
         let pos = best
@@ -526,7 +533,9 @@ fn extract_boundary(
         }
         let cx = (x as f32 + 0.5) * sx;
         if let Some(yt) = cur {
-            if yt == win.y0 {
+            if Some(yt) == c.skip_top {
+                // The row just below a cut between two regions: no sample.
+            } else if yt == win.y0 {
                 put(&mut b, points, TOP, (cx, frame.y0), true);
             } else {
                 let f = crossing(map[(yt - 1) * w + x], map[yt * w + x], level);
@@ -536,7 +545,9 @@ fn extract_boundary(
                 }
             }
             let yb = (yt..=c.y1).rev().find(|&y| member(y * w + x)).unwrap_or(yt);
-            if yb + 1 == win.y1 {
+            if Some(yb) == c.skip_bottom {
+                // The row just above a cut between two regions: no sample.
+            } else if yb + 1 == win.y1 {
                 put(&mut b, points, BOTTOM, (cx, frame.y1), true);
             } else {
                 let f = crossing(map[(yb + 1) * w + x], map[yb * w + x], level);

@@ -8,10 +8,14 @@
 //! the column where the component is shortest (the seam between two panes,
 //! whose arcs are lowest mid-pane), the row where it is narrowest (a bridge
 //! between fan and strip) and the row where its width jumps most (the top of
-//! a strip). Each side is fitted in its own [`Window`] — the cut acts as a
-//! frame edge, so a pane cut at the seam comes out as a fan clipped there,
-//! just as dual screens draw it — and the cut whose two regions explain the
-//! component best is kept if it beats the single region by [`SPLIT_GAIN`].
+//! a strip). A column cut is a seam: each side is fitted in its own
+//! [`Window`], the cut acting as a frame edge, so a pane comes out as a fan
+//! clipped there, just as dual screens draw it. A row cut separates two
+//! regions stacked one above the other: each keeps the whole window, and
+//! the boundary samples along the cut (an artefact of the cut) are dropped.
+//! Panes side by side are about equally tall, so a column cut must leave
+//! parts of similar height. The cut whose two regions explain the component
+//! best is kept if it beats the single region by [`SPLIT_GAIN`].
 //!
 //! Only poorly explained components pay for this, so a plain sector costs
 //! nothing extra on the cart.
@@ -64,6 +68,13 @@ pub(super) fn try_split(
         if parts.iter().any(|p| p.area < min_area) {
             continue;
         }
+        // Panes side by side are about equally tall; a column cut through a
+        // fan stacked on a wider strip is not a seam.
+        let tall = |p: &Component| p.y1 - p.y0 + 1;
+        let (ha, hb) = (tall(&parts[0]), tall(&parts[1]));
+        if matches!(cut, Cut::Column(_)) && 4 * ha.min(hb) < 3 * ha.max(hb) {
+            continue;
+        }
         let saved = scratch.labels[c.root];
         relabel(&mut scratch.labels[..w * h], c, w, &parts, *cut);
         let seed = |side: usize| k + super::MAX_REGIONS * (1 + 2 * ci + side);
@@ -75,6 +86,7 @@ pub(super) fn try_split(
         let (Ok((a, _)), Ok((b, _))) = (fits[0], fits[1]) else {
             continue;
         };
+
         let score = iou(&[a, b], &scratch.labels[..w * h], c, w, opts);
         if best.is_none_or(|(s, _)| score > s) {
             let pair = if parts[0].area >= parts[1].area {
@@ -139,14 +151,9 @@ fn side(cut: Cut, x: usize, y: usize) -> usize {
 }
 
 /// The two parts of `c` on either side of `cut`, each rooted at its first
-/// pixel in raster order and fitted in its side of `c`'s window; `None` if
-/// a side is empty.
+/// pixel in raster order (see the module documentation for their windows
+/// and dropped samples); `None` if a side is empty.
 fn parts(labels: &[u32], c: &Component, w: usize, cut: Cut) -> Option<[Component; 2]> {
-    let (mut wa, mut wb) = (c.win, c.win);
-    match cut {
-        Cut::Column(at) => (wa.x1, wb.x0) = (at, at),
-        Cut::Row(at) => (wa.y1, wb.y0) = (at, at),
-    }
     let empty = |win: Window| Component {
         root: usize::MAX,
         area: 0,
@@ -155,8 +162,14 @@ fn parts(labels: &[u32], c: &Component, w: usize, cut: Cut) -> Option<[Component
         x1: 0,
         y1: 0,
         win,
+        skip_top: None,
+        skip_bottom: None,
     };
-    let mut p = [empty(wa), empty(wb)];
+    let mut p = [empty(c.win), empty(c.win)];
+    match cut {
+        Cut::Column(at) => (p[0].win.x1, p[1].win.x0) = (at, at),
+        Cut::Row(at) => (p[0].skip_bottom, p[1].skip_top) = (Some(at - 1), Some(at)),
+    }
     for y in c.y0..=c.y1 {
         for x in c.x0..=c.x1 {
             let i = y * w + x;
