@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use sonomask::dataset::Dataset;
 use sonomask::evaluate::score_mask;
 use sonomask::train::data::area_average;
-use sonomask::train::inference::{mask_from_map, probability_to_u8};
+use sonomask::train::inference::{DEFAULT_KEEP_LEVEL, mask_from_map, probability_to_u8};
 
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args()
@@ -27,7 +27,7 @@ fn main() -> anyhow::Result<()> {
                 .map(|v| v / 255.0)
                 .collect();
         let map = probability_to_u8(&prob);
-        let mask = mask_from_map(&map, w, h, c.width, c.height)?;
+        let mask = mask_from_map(&map, w, h, c.width, c.height, DEFAULT_KEEP_LEVEL)?;
         let overlay = data.load_overlay(&c.id)?;
         let s = score_mask(&c.id, &mask, &truth, &overlay, c.width, c.height)?;
         let layout = data.load_meta(&c.id)?["layout"]

@@ -11,6 +11,7 @@ pub mod oracle;
 pub mod progress;
 pub mod recipe;
 pub mod refine_loop;
+pub mod stats;
 pub mod synth;
 pub mod synth_io;
 pub mod train;

@@ -10,6 +10,7 @@ mod inspect;
 mod keygen;
 mod predict;
 mod refine_loop;
+mod stats;
 mod synth;
 mod train;
 mod weak_label;
@@ -38,6 +39,8 @@ enum Command {
     Train(train::Args),
     Predict(predict::Args),
     Loop(refine_loop::Args),
+    #[command(subcommand)]
+    Stats(stats::Command),
     Keygen(keygen::Args),
     Inspect(inspect::Args),
     Demo(demo::Args),
@@ -54,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train(a) => train::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Loop(a) => refine_loop::run(a),
+        Command::Stats(c) => stats::run(c),
         Command::Keygen(a) => keygen::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),

@@ -27,6 +27,10 @@ pub struct Args {
     /// Output folder for the masks (created if missing).
     #[arg(long)]
     out: PathBuf,
+    /// Keep map pixels with at least this probability (fit input); tune it
+    /// on a validation set, not on the test set.
+    #[arg(long, default_value_t = 0.5)]
+    keep_probability: f64,
     /// Also write each clip's coarse probability map (the fit's input) as
     /// MAPS/<clip-id>.png.
     #[arg(long)]
@@ -38,7 +42,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let device = train::device(args.device)?;
-    let predictor = Predictor::load(&args.model, device)?;
+    let predictor =
+        Predictor::load(&args.model, device)?.with_keep_probability(args.keep_probability)?;
     let data = Dataset::open(&args.data)?;
     let t0 = std::time::Instant::now();
     let pb = progress::bar(data.clips().len() as u64, "predict");

@@ -32,7 +32,11 @@ pub struct Predictor {
     model: SectorNet,
     device: Device,
     meta: CheckpointMeta,
+    keep_level: u8,
 }
+
+/// The default keep level of the 0..=255 map: p ≥ 0.5.
+pub const DEFAULT_KEEP_LEVEL: u8 = 128;
 
 impl Predictor {
     /// Loads checkpoint `ckpt` on `device` (a plain, non-autodiff device).
@@ -42,6 +46,7 @@ impl Predictor {
             model: model.valid(),
             device,
             meta,
+            keep_level: DEFAULT_KEEP_LEVEL,
         })
     }
 
@@ -51,7 +56,20 @@ impl Predictor {
             model: model.valid(),
             device,
             meta,
+            keep_level: DEFAULT_KEEP_LEVEL,
         }
+    }
+
+    /// Keeps map pixels with probability ≥ `p` (in (0, 1]) for the fit
+    /// instead of 0.5; choose it on a validation set, never the test set.
+    pub fn with_keep_probability(mut self, p: f64) -> Result<Self, TrainError> {
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(TrainError::Config(format!(
+                "keep probability must be in (0, 1], got {p}"
+            )));
+        }
+        self.keep_level = (p * 255.0).round().clamp(1.0, 255.0) as u8;
+        Ok(self)
     }
 
     pub fn meta(&self) -> &CheckpointMeta {
@@ -99,6 +117,7 @@ pub fn mask_from_map(
     map_h: usize,
     full_w: u32,
     full_h: u32,
+    keep_level: u8,
 ) -> Result<GrayImage, FitError> {
     let (fw, fh) = (
         u16::try_from(full_w).map_err(|_| FitError::BadParameter)?,
@@ -108,7 +127,10 @@ pub fn mask_from_map(
         map,
         map_w,
         map_h,
-        &FitOptions::upscaled(map_w, map_h, fw, fh),
+        &FitOptions {
+            threshold: keep_level,
+            ..FitOptions::upscaled(map_w, map_h, fw, fh)
+        },
     )
 }
 
@@ -154,13 +176,14 @@ pub fn predict_clip(
     let prob = predictor.probability(inputs);
     let map = probability_to_u8(&prob);
     let keep = map.iter().filter(|&&v| v >= 128).count() as f64 / map.len().max(1) as f64;
-    let (mask, fit_error) = match mask_from_map(&map, w, h, entry.width, entry.height) {
-        Ok(m) => (m, None),
-        Err(e) => (
-            GrayImage::new(entry.width, entry.height),
-            Some(e.to_string()),
-        ),
-    };
+    let (mask, fit_error) =
+        match mask_from_map(&map, w, h, entry.width, entry.height, predictor.keep_level) {
+            Ok(m) => (m, None),
+            Err(e) => (
+                GrayImage::new(entry.width, entry.height),
+                Some(e.to_string()),
+            ),
+        };
     let coarse = GrayImage::from_raw(w as u32, h as u32, map).expect("a w × h map");
     (
         mask,
