@@ -11,9 +11,9 @@
 //! |---|---|
 //! | `clip` | clip id in the dataset |
 //! | `labels` | which label set was checked (the label folder's name, e.g. `threshold`) |
-//! | `decision` | `accept`, `reject`, `flag` (needs a second look) or `undo` (cancels this reviewer's latest standing decision on the clip) |
+//! | `decision` | `accept`, `reject`, `flag` (needs a second look) or `undo` (cancels this reviewer's latest standing decision on the clip); the drawing UI writes `draw` (an HQ label was drawn and saved; `labels` names the HQ folder) |
 //! | `reviewer` | who decided (`oracle` for the simulated reviewer, a name in the UI) |
-//! | `seconds` | time the decision took |
+//! | `seconds` | time the decision (or the drawing) took |
 //! | `time` | when, RFC 3339 UTC |
 //! | `dice` | optional: the simulated reviewer's Dice against ground truth |
 //!
@@ -31,10 +31,30 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// The label is good enough to train on.
     Accept,
+    /// The label is wrong.
     Reject,
+    /// Needs a second look (neither accepted nor rejected).
     Flag,
+    /// Cancels this reviewer's latest standing decision on the clip.
     Undo,
+    /// An annotator drew and saved an HQ label for the clip (the drawing UI;
+    /// `seconds` is the time the drawing took).
+    Draw,
+}
+
+impl Verdict {
+    /// The journal spelling (`accept`, `reject`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accept => "accept",
+            Verdict::Reject => "reject",
+            Verdict::Flag => "flag",
+            Verdict::Undo => "undo",
+            Verdict::Draw => "draw",
+        }
+    }
 }
 
 /// One journal line.
@@ -174,6 +194,27 @@ pub fn standing_where(
         .collect()
 }
 
+/// The clip whose decision the next `undo` by `reviewer` on label set
+/// `labels` would cancel: that reviewer's most recent decision no `undo` has
+/// cancelled yet (replaying undos the way [`standing`] does). Lets the
+/// review UI undo across restarts.
+pub fn undo_target(decisions: &[Decision], labels: &str, reviewer: &str) -> Option<String> {
+    let mut stack: Vec<&str> = Vec::new();
+    for d in decisions
+        .iter()
+        .filter(|d| d.labels == labels && d.reviewer == reviewer)
+    {
+        if d.decision == Verdict::Undo {
+            if let Some(pos) = stack.iter().rposition(|c| *c == d.clip) {
+                stack.remove(pos);
+            }
+        } else {
+            stack.push(&d.clip);
+        }
+    }
+    stack.last().map(|c| c.to_string())
+}
+
 /// Clips whose standing decision is `accept`, sorted.
 pub fn accepted(
     decisions: &[Decision],
@@ -309,6 +350,29 @@ mod tests {
         );
         assert_eq!(s.get("f"), None);
         assert!(standing(&log, "other").is_empty());
+    }
+
+    #[test]
+    fn undo_target_walks_back_through_this_reviewers_decisions() {
+        use Verdict::*;
+        let mut log = vec![
+            d("a", Accept, "r1"),
+            d("b", Reject, "r1"),
+            d("c", Flag, "r2"),
+        ];
+        assert_eq!(undo_target(&log, "threshold", "r1").as_deref(), Some("b"));
+        assert_eq!(undo_target(&log, "threshold", "r2").as_deref(), Some("c"));
+        assert_eq!(undo_target(&log, "other", "r1"), None);
+        log.push(d("b", Undo, "r1"));
+        assert_eq!(undo_target(&log, "threshold", "r1").as_deref(), Some("a"));
+        log.push(d("a", Undo, "r1"));
+        assert_eq!(undo_target(&log, "threshold", "r1"), None);
+        // What it names is exactly what `standing` lets an undo cancel.
+        log.push(d("a", Reject, "r1"));
+        log.push(d("a", Accept, "r1"));
+        log.push(d("a", Undo, "r1"));
+        assert_eq!(standing(&log, "threshold").get("a"), Some(&Reject));
+        assert_eq!(undo_target(&log, "threshold", "r1").as_deref(), Some("a"));
     }
 
     #[test]

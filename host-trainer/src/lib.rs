@@ -4,6 +4,7 @@
 
 pub mod dataset;
 pub mod evaluate;
+pub mod hq;
 pub mod ingest;
 pub mod journal;
 pub mod model_file;

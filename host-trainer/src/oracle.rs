@@ -12,11 +12,12 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use rand_distr::{Distribution, Normal};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sonomask_core::metrics::Confusion;
 use sonomask_core::{Fan, Rect, Region, Regions};
 
 use crate::dataset::{self, Dataset, DatasetError};
+use crate::hq;
 use crate::journal::{self, Decision, JournalError, Verdict};
 
 /// Errors of the simulated reviewer and annotator.
@@ -215,15 +216,7 @@ impl Default for AnnotateParams {
     }
 }
 
-/// One human-drawn (HQ) label: `HQDIR/<clip>.json` beside `HQDIR/<clip>.png`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HqLabel {
-    pub clip: String,
-    pub regions: Regions,
-    pub annotator: String,
-    pub seconds: f64,
-    pub time: String,
-}
+pub use crate::hq::HqLabel;
 
 /// What an annotate run did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -264,6 +257,28 @@ pub fn jitter_region(r: &Region, sigma: f64, rng: &mut StdRng) -> Region {
     }
 }
 
+/// A seeded sample of `k` clips of `data`, in sample order: clips sorted by
+/// a per-clip random key, so the sample of a larger `k` extends the smaller
+/// one; clips in `prefer` come first. The simulated and the interactive
+/// annotator draw the same clips for the same seed.
+pub fn sample_clips<'d>(
+    data: &'d Dataset,
+    k: usize,
+    seed: u64,
+    prefer: &std::collections::BTreeSet<String>,
+) -> Vec<&'d dataset::ClipEntry> {
+    let mut order: Vec<_> = data
+        .clips()
+        .iter()
+        .map(|c| {
+            let key = clip_rng(seed, &c.id, 2).random::<u64>();
+            ((!prefer.contains(&c.id), key), c)
+        })
+        .collect();
+    order.sort_by_key(|(key, c)| (*key, c.id.clone()));
+    order.into_iter().take(k).map(|(_, c)| c).collect()
+}
+
 /// Draws `params.clips` clips (a seeded sample of the dataset) from their
 /// true geometry with hand noise, writing `out/<clip>.png` (255 = keep) and
 /// `out/<clip>.json` ([`HqLabel`]).
@@ -282,21 +297,7 @@ pub fn annotate(
     if !(params.edge_noise_px.is_finite() && params.edge_noise_px >= 0.0) {
         return Err(OracleError::Invalid("--edge-noise-px must be ≥ 0".into()));
     }
-    // A seeded sample: sort clips by a per-clip random key, preferred first.
-    let mut order: Vec<_> = data
-        .clips()
-        .iter()
-        .map(|c| {
-            let key = clip_rng(params.seed, &c.id, 2).random::<u64>();
-            ((!params.prefer.contains(&c.id), key), c)
-        })
-        .collect();
-    order.sort_by_key(|(k, c)| (*k, c.id.clone()));
-    let chosen: Vec<_> = order
-        .into_iter()
-        .take(params.clips)
-        .map(|(_, c)| c)
-        .collect();
+    let chosen = sample_clips(data, params.clips, params.seed, &params.prefer);
     // Truth for all of them first: no partial output when one lacks it.
     let mut truths = Vec::new();
     for c in &chosen {
@@ -327,16 +328,10 @@ pub fn annotate(
         for r in truth_regions.iter() {
             let _ = drawn.push(jitter_region(r, params.edge_noise_px, &mut rng));
         }
-        let (w, h) = (c.width as u16, c.height as u16);
-        let mut mask = image::GrayImage::new(c.width, c.height);
-        drawn.rasterize(w, h, &mut mask);
-        let dice = Confusion::compute(mask.as_raw(), truth.as_raw())
-            .map(|m| m.dice())
-            .unwrap_or(0.0);
         let seconds = params.seconds_per_mask * (0.75 + 0.5 * rng.random::<f64>());
-        dataset::write_png(&out.join(format!("{}.png", c.id)), &mask)?;
-        dataset::write_json(
-            &out.join(format!("{}.json", c.id)),
+        let mask = hq::write(
+            out,
+            c,
             &HqLabel {
                 clip: c.id.clone(),
                 regions: drawn,
@@ -345,6 +340,9 @@ pub fn annotate(
                 time: journal::now_rfc3339(),
             },
         )?;
+        let dice = Confusion::compute(mask.as_raw(), truth.as_raw())
+            .map(|m| m.dice())
+            .unwrap_or(0.0);
         summary.drawn += 1;
         summary.human_seconds += seconds;
         summary.mean_dice += dice;

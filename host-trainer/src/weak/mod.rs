@@ -63,7 +63,24 @@ pub fn fit_mask(
     map_h: usize,
     opts: &sonomask_core::fit::FitOptions,
 ) -> Result<GrayImage, sonomask_core::fit::FitError> {
-    use sonomask_core::fit::{self, FitError, FitScratch};
+    use sonomask_core::fit::FitError;
+    let regions = fit_regions(map, map_w, map_h, opts)?;
+    let mut out = GrayImage::new(u32::from(opts.full_w), u32::from(opts.full_h));
+    if !regions.rasterize(opts.full_w, opts.full_h, &mut out) {
+        return Err(FitError::BadMapSize);
+    }
+    Ok(out)
+}
+
+/// The regions [`fit_mask`] rasterises: the shared geometry fit with
+/// scratch allocated here.
+pub fn fit_regions(
+    map: &[u8],
+    map_w: usize,
+    map_h: usize,
+    opts: &sonomask_core::fit::FitOptions,
+) -> Result<sonomask_core::Regions, sonomask_core::fit::FitError> {
+    use sonomask_core::fit::{self, FitScratch};
     let need = fit::scratch_len(map_w, map_h);
     let mut labels = vec![0u32; need.labels];
     let mut points = vec![(0f32, 0f32); need.points];
@@ -71,12 +88,27 @@ pub fn fit_mask(
         labels: &mut labels,
         points: &mut points,
     };
-    let regions = fit::fit_regions_from_map(map, map_w, map_h, opts, &mut scratch)?;
-    let mut out = GrayImage::new(u32::from(opts.full_w), u32::from(opts.full_h));
-    if !regions.rasterize(opts.full_w, opts.full_h, &mut out) {
-        return Err(FitError::BadMapSize);
-    }
-    Ok(out)
+    fit::fit_regions_from_map(map, map_w, map_h, opts, &mut scratch)
+}
+
+/// Fans/rectangles fitted to a full-resolution keep mask (a weak label or a
+/// model's prediction): the geometry the drawing UI starts from, since a
+/// person drags handles of shapes, not pixels.
+pub fn regions_from_mask(
+    mask: &GrayImage,
+) -> Result<sonomask_core::Regions, sonomask_core::fit::FitError> {
+    use sonomask_core::fit::{FitError, FitOptions};
+    let (w, h) = mask.dimensions();
+    let (w16, h16) = (
+        u16::try_from(w).map_err(|_| FitError::BadParameter)?,
+        u16::try_from(h).map_err(|_| FitError::BadParameter)?,
+    );
+    fit_regions(
+        mask.as_raw(),
+        w as usize,
+        h as usize,
+        &FitOptions::full_res(w16, h16),
+    )
 }
 
 /// Labels one clip given its luma frames; the result is a 255/0 keep mask.

@@ -208,7 +208,20 @@ pub fn label(frames: &[GrayImage], params: &Params) -> GrayImage {
         return GrayImage::new(0, 0);
     };
     let (w, h) = first.dimensions();
-    let out = GrayImage::new(w, h);
+    let mut out = GrayImage::new(w, h);
+    if let Some(r) = regions(frames, params)
+        && !r.rasterize(w as u16, h as u16, &mut out)
+    {
+        out.fill(0);
+    }
+    out
+}
+
+/// The fitted scan regions behind [`label`]'s mask (what the drawing UI
+/// offers as a proposal); `None` when nothing plausible can be fitted.
+pub fn regions(frames: &[GrayImage], params: &Params) -> Option<sonomask_core::Regions> {
+    let first = frames.first()?;
+    let (w, h) = first.dimensions();
     let ds = params.downsample.max(1) as usize;
     let cells = cell_maps(frames, ds);
     let (mw, mh) = (cells.w, cells.h);
@@ -233,9 +246,7 @@ pub fn label(frames: &[GrayImage], params: &Params) -> GrayImage {
             .collect()
     };
     let mut map = if frames.len() >= 3 {
-        let Some(frozen) = static_image_cells(&cells, &moving, params) else {
-            return out;
-        };
+        let frozen = static_image_cells(&cells, &moving, params)?;
         moving.iter().zip(&frozen).map(|(&a, &b)| a | b).collect()
     } else {
         moving
@@ -243,19 +254,13 @@ pub fn label(frames: &[GrayImage], params: &Params) -> GrayImage {
     let mut scratch = vec![0u8; map.len()];
     let cleaned = morph::close(&mut map, mw, mh, 1, &mut scratch)
         .and_then(|()| morph::open(&mut map, mw, mh, 1, &mut scratch));
-    if cleaned.is_err() {
-        return out;
-    }
+    cleaned.ok()?;
     if frames.len() < 3 {
         // Bright header bars and text columns are as bright as the image:
         // keep only what is comparable to the largest bright component.
         let mut labels = vec![0u32; map.len()];
-        let Some((area, height)) = largest_extent(&map, mw, mh, &mut labels) else {
-            return out;
-        };
-        if keep_comparable(&mut map, mw, mh, area * 3 / 10, height, &mut labels).is_none() {
-            return out;
-        }
+        let (area, height) = largest_extent(&map, mw, mh, &mut labels)?;
+        keep_comparable(&mut map, mw, mh, area * 3 / 10, height, &mut labels)?;
     }
     let ds = ds as f32;
     let opts = FitOptions {
@@ -267,5 +272,5 @@ pub fn label(frames: &[GrayImage], params: &Params) -> GrayImage {
         min_area_frac: params.min_area_frac,
         seed: params.seed,
     };
-    super::fit_mask(&map, mw, mh, &opts).unwrap_or(out)
+    super::fit_regions(&map, mw, mh, &opts).ok()
 }
