@@ -1,6 +1,7 @@
 //! sonomask host library: the dataset format, the synthetic echo generator,
-//! DICOM/PNG reading, the weak labelers and evaluation. The `sonomask` binary
-//! is a thin CLI over these modules.
+//! DICOM/PNG reading, the weak labelers, evaluation, training, and the
+//! review and annotation web UI. The `sonomask` binary is a thin CLI over
+//! these modules.
 
 pub mod dataset;
 pub mod evaluate;
@@ -17,3 +18,4 @@ pub mod synth;
 pub mod synth_io;
 pub mod train;
 pub mod weak;
+pub mod web;

@@ -205,6 +205,7 @@ fn help_names_every_subcommand() {
         "ingest",
         "demo",
         "check",
+        "review",
         "annotate",
         "train",
         "predict",
@@ -580,4 +581,29 @@ fn train_then_predict_then_eval_and_their_errors() {
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("--features cuda"));
     }
+}
+
+#[test]
+fn review_and_drawing_ui_refuse_bad_setups() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sonomask(&["annotate", "--data", "nowhere", "--out", p(dir.path())]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--journal"), "{err}");
+    let out = sonomask(&[
+        "review",
+        "--data",
+        p(&dir.path().join("nowhere")),
+        "--labels",
+        p(dir.path()),
+        "--journal",
+        p(&dir.path().join("j.jsonl")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nowhere"), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "no URL for a server that never started"
+    );
 }

@@ -1,42 +1,81 @@
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use sonomask::dataset::Dataset;
 use sonomask::journal::{self, Verdict};
 use sonomask::oracle::{self, AnnotateParams};
 use sonomask::progress;
+use sonomask::train::inference::Predictor;
+use sonomask::train::{self, DeviceChoice};
+use sonomask::web::{self, Common, Token, annotate};
 
 /// Draw the sector of a few clips by hand: the small, expensive HQ set.
 ///
-/// With --oracle a simulated annotator draws K clips (a seeded sample) from
-/// their true geometry, moving every handle (apex, edges, arcs, flat top,
+/// Interactive (default): starts a local web server and prints its URL (with
+/// a random session token) on stdout. Each clip shows its max projection
+/// with a starting shape: the saved drawing, else the network's prediction
+/// (--model), else the fitted masks of --proposals folders, else the
+/// temporal weak labeler's fit. Drag the handles of the fan (apex or flat
+/// top, both edges, outer/inner arc) or rectangle (corners); Enter saves the
+/// geometry and its rasterised mask and goes on; f flags a clip that cannot
+/// be drawn; ←/→ move between clips; ? shows every key. The journal gets a
+/// `draw` line per saved drawing with its seconds (and `flag` lines).
+/// Restarting resumes at the first clip with neither a drawing nor a flag.
+///
+/// With --oracle a simulated annotator draws the clips from their true
+/// geometry instead, moving every handle (apex, edges, arcs, flat top,
 /// rectangle sides) by Gaussian hand noise of --edge-noise-px, and books
-/// --seconds-per-mask (0.75×–1.25×) per drawing. Output per clip:
-/// HQDIR/<clip-id>.png (255 = keep) and HQDIR/<clip-id>.json (the drawn
-/// geometry, annotator, seconds). The interactive drawing UI is its own issue.
+/// --seconds-per-mask (0.75×–1.25×) per drawing.
+///
+/// Output per clip (both modes): HQDIR/<clip-id>.png (255 = keep) and
+/// HQDIR/<clip-id>.json (the drawn geometry, annotator, seconds).
+/// Clips: a seeded sample of --clips (the same sample in both modes for
+/// the same --seed); interactive without --clips: every clip in order.
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Dataset folder with ground truth (synthetic).
+    /// Dataset folder (with ground truth for --oracle).
     #[arg(long)]
     data: PathBuf,
-    /// Use the simulated annotator (required until the drawing UI exists).
+    /// Use the simulated annotator instead of the drawing UI.
     #[arg(long)]
     oracle: bool,
-    /// Number of clips to draw.
-    #[arg(long, default_value_t = 20)]
-    clips: usize,
+    /// Number of clips to draw (--oracle default: 20).
+    #[arg(long)]
+    clips: Option<usize>,
     /// Output folder for the HQ labels.
     #[arg(long)]
     out: PathBuf,
-    /// Standard deviation of hand placement (px).
+    /// Journal to append drawings and flags to (interactive; required there).
+    #[arg(long)]
+    journal: Option<PathBuf>,
+    /// Mask folders whose masks are fitted into starting shapes, in order
+    /// (weak labels or predictions; interactive).
+    #[arg(long, num_args = 1..)]
+    proposals: Vec<PathBuf>,
+    /// A checkpoint from `sonomask train` whose prediction is the first
+    /// starting shape (interactive).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Backend for --model.
+    #[arg(long, default_value = "flex")]
+    device: DeviceChoice,
+    /// Who is drawing (the journal's `reviewer` and the label's `annotator`;
+    /// default: $USER).
+    #[arg(long)]
+    annotator: Option<String>,
+    /// Address to listen on (interactive); port 0 picks a free one.
+    #[arg(long, default_value = web::DEFAULT_BIND)]
+    bind: SocketAddr,
+    /// Standard deviation of hand placement (px, --oracle).
     #[arg(long, default_value_t = 1.5)]
     edge_noise_px: f64,
-    /// Seconds per drawing.
+    /// Seconds per drawing (--oracle).
     #[arg(long, default_value_t = 30.0)]
     seconds_per_mask: f64,
-    /// Seed of the clip sample and the hand noise.
+    /// Seed of the clip sample (and of the --oracle hand noise).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// A check journal (`sonomask check`/`review`): draw the clips whose
@@ -47,12 +86,69 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if !args.oracle {
-        bail!("interactive drawing is not built yet; pass --oracle for the simulated annotator");
+    if args.oracle {
+        return run_oracle(args);
     }
+    let Some(journal) = args.journal.clone() else {
+        bail!(
+            "the drawing UI needs --journal FILE.jsonl (or pass --oracle for the simulated annotator)"
+        );
+    };
+    let data = Dataset::open(&args.data)?;
+    let clips: Vec<String> = match args.clips {
+        None => data.clips().iter().map(|c| c.id.clone()).collect(),
+        Some(k) if k == 0 || k > data.clips().len() => bail!(
+            "--clips must be within 1..={} (the dataset's clip count)",
+            data.clips().len()
+        ),
+        Some(k) => oracle::sample_clips(&data, k, args.seed)
+            .into_iter()
+            .map(|c| c.id.clone())
+            .collect(),
+    };
+    for dir in &args.proposals {
+        if !dir.is_dir() {
+            bail!("--proposals {}: not a folder", dir.display());
+        }
+    }
+    let model = match &args.model {
+        None => None,
+        Some(path) => Some(
+            Predictor::load(path, train::device(args.device)?)
+                .with_context(|| format!("loading --model {}", path.display()))?,
+        ),
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let labels_name = super::check::labels_name(&args.out, None)?;
+    let token = Token::random().context("no random source for the session token")?;
+    let cfg = annotate::AnnotateConfig {
+        out: args.out.clone(),
+        labels_name,
+        journal: journal.clone(),
+        annotator: super::review::person(args.annotator),
+        clips,
+        proposal_dirs: args.proposals.clone(),
+        model,
+    };
+    let state = annotate::AnnotateState::new(Common::new(token.clone(), data), cfg)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+        .with_context(|| format!("opening journal {}", journal.display()))?;
+    let bound = web::bind(args.bind, annotate::router(state), &token)?;
+    eprintln!(
+        "drawing HQ labels into {}, journal {}",
+        args.out.display(),
+        journal.display()
+    );
+    super::review::announce("annotate", bound.url(), args.bind);
+    bound.serve()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_oracle(args: Args) -> anyhow::Result<ExitCode> {
     let data = Dataset::open(&args.data)?;
     let params = AnnotateParams {
-        clips: args.clips,
+        clips: args.clips.unwrap_or(20),
         edge_noise_px: args.edge_noise_px,
         seconds_per_mask: args.seconds_per_mask,
         seed: args.seed,
@@ -69,7 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => Default::default(),
         },
     };
-    let pb = progress::bar(args.clips as u64, "annotate");
+    let pb = progress::bar(params.clips as u64, "annotate");
     let s = oracle::annotate(&data, &args.out, &params, &|| pb.inc(1))?;
     pb.finish_and_clear();
     eprintln!(

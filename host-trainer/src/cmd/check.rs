@@ -28,7 +28,7 @@ pub struct Args {
     /// Folder of labels to check (MASKDIR/<clip-id>.png).
     #[arg(long)]
     labels: PathBuf,
-    /// Use the simulated reviewer (required until the review UI exists).
+    /// Use the simulated reviewer (required; people use `sonomask review`).
     #[arg(long)]
     oracle: bool,
     /// Name of the label set in the journal (default: the MASKDIR folder name).

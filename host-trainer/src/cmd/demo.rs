@@ -170,6 +170,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         t0.elapsed().as_secs_f64(),
         args.out.display()
     );
+    println!();
+    println!("check the weak labels yourself in the browser (one key per clip):");
+    println!("  {}", review_command(&args.out));
+    println!("or draw a few HQ labels by dragging fan handles:");
+    println!("  {}", annotate_command(&args.out));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -185,4 +190,53 @@ fn print_row(name: &str, s: &Summary, extra: &str) {
         "  {:<10} {:>8.4} {:>7.4} {:>7.4} {:>8.4} {:>8.4} {:>9.2}  {extra}",
         name, s.pixel_accuracy, s.dice, s.iou, s.phi_leak, s.signal_loss, s.boundary_px
     );
+}
+
+/// A path as a shell word: plain when it is safe, single-quoted otherwise.
+fn shell_word(p: &std::path::Path) -> String {
+    let s = p.display().to_string();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:=@".contains(c))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The `sonomask review` command for the demo's temporal weak labels.
+fn review_command(out: &std::path::Path) -> String {
+    format!(
+        "sonomask review --data {} --labels {} --journal {}",
+        shell_word(&out.join("data")),
+        shell_word(&out.join("masks-temporal")),
+        shell_word(&out.join("review.jsonl")),
+    )
+}
+
+/// The `sonomask annotate` command starting from the demo's weak labels.
+fn annotate_command(out: &std::path::Path) -> String {
+    format!(
+        "sonomask annotate --data {} --out {} --journal {} --clips 5 --proposals {}",
+        shell_word(&out.join("data")),
+        shell_word(&out.join("hq")),
+        shell_word(&out.join("annotate.jsonl")),
+        shell_word(&out.join("masks-temporal")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_commands_are_shell_safe() {
+        assert_eq!(
+            review_command(std::path::Path::new("demo-out")),
+            "sonomask review --data demo-out/data --labels demo-out/masks-temporal --journal demo-out/review.jsonl"
+        );
+        let odd = review_command(std::path::Path::new("my demo's"));
+        assert!(odd.contains(r"--data 'my demo'\''s/data'"), "{odd}");
+    }
 }

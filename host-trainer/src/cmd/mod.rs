@@ -11,6 +11,7 @@ mod keygen;
 mod predict;
 mod refine_loop;
 mod stats;
+mod review;
 mod synth;
 mod train;
 mod weak_label;
@@ -35,6 +36,7 @@ enum Command {
     Eval(eval::Args),
     Ingest(ingest::Args),
     Check(check::Args),
+    Review(review::Args),
     Annotate(annotate::Args),
     Train(train::Args),
     Predict(predict::Args),
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(a) => eval::run(a),
         Command::Ingest(a) => ingest::run(a),
         Command::Check(a) => check::run(a),
+        Command::Review(a) => review::run(a),
         Command::Annotate(a) => annotate::run(a),
         Command::Train(a) => train::run(a),
         Command::Predict(a) => predict::run(a),

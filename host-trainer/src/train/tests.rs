@@ -123,6 +123,32 @@ fn train_save_load_predict_round_trip() {
         assert_eq!(m.dimensions(), (c.width, c.height));
     }
     crate::evaluate::evaluate(&data, &masks).unwrap();
+
+    // The drawing UI starts from the network's fit where there is one: the
+    // same regions `predict` rasterised.
+    use crate::web::annotate::{AnnotateConfig, AnnotateState};
+    let st = AnnotateState::new(
+        crate::web::Common::new(crate::web::Token::fixed("t"), data.clone()),
+        AnnotateConfig {
+            out: dir.path().join("hq"),
+            labels_name: "hq".into(),
+            journal: dir.path().join("draw.jsonl"),
+            annotator: "t".into(),
+            clips: data.clips().iter().map(|c| c.id.clone()).collect(),
+            proposal_dirs: vec![],
+            model: Some(Predictor::load(&ckpt, burn::tensor::Device::flex()).unwrap()),
+        },
+    )
+    .unwrap();
+    for (c, outcome) in data.clips().iter().zip(&summary.clips) {
+        let p = st.proposal(&c.id).unwrap();
+        assert_eq!(p.source == "model", outcome.fit_error.is_none(), "{}", c.id);
+        if p.source == "model" {
+            let mut m = image::GrayImage::new(c.width, c.height);
+            p.regions.rasterize(c.width as u16, c.height as u16, &mut m);
+            assert_eq!(m, crate::dataset::read_label_mask(&masks, c).unwrap());
+        }
+    }
 }
 
 #[test]
