@@ -101,10 +101,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--clips must be within 1..={} (the dataset's clip count)",
             data.clips().len()
         ),
-        Some(k) => oracle::sample_clips(&data, k, args.seed)
-            .into_iter()
-            .map(|c| c.id.clone())
-            .collect(),
+        Some(k) => oracle::sample_clips(
+            &data,
+            k,
+            args.seed,
+            &rejected_clips(args.prefer_rejected.as_deref(), &data)?,
+        )
+        .into_iter()
+        .map(|c| c.id.clone())
+        .collect(),
     };
     for dir in &args.proposals {
         if !dir.is_dir() {
@@ -152,18 +157,7 @@ fn run_oracle(args: Args) -> anyhow::Result<ExitCode> {
         edge_noise_px: args.edge_noise_px,
         seconds_per_mask: args.seconds_per_mask,
         seed: args.seed,
-        prefer: match &args.prefer_rejected {
-            Some(path) => {
-                let decisions = journal::read(path)?;
-                journal::check_clips(path, &decisions, |c| data.clip(c).is_ok())?;
-                journal::standing_where(&decisions, |_| true)
-                    .into_iter()
-                    .filter(|(_, v)| *v == Verdict::Reject)
-                    .map(|(c, _)| c)
-                    .collect()
-            }
-            None => Default::default(),
-        },
+        prefer: rejected_clips(args.prefer_rejected.as_deref(), &data)?,
     };
     let pb = progress::bar(params.clips as u64, "annotate");
     let s = oracle::annotate(&data, &args.out, &params, &|| pb.inc(1))?;
@@ -176,4 +170,22 @@ fn run_oracle(args: Args) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Clips whose standing decision in the check journal `path` is `reject`
+/// (empty without a journal).
+fn rejected_clips(
+    path: Option<&std::path::Path>,
+    data: &Dataset,
+) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let Some(path) = path else {
+        return Ok(Default::default());
+    };
+    let decisions = journal::read(path)?;
+    journal::check_clips(path, &decisions, |c| data.clip(c).is_ok())?;
+    Ok(journal::standing_where(&decisions, |_| true)
+        .into_iter()
+        .filter(|(_, v)| *v == Verdict::Reject)
+        .map(|(c, _)| c)
+        .collect())
 }
