@@ -211,6 +211,8 @@ fn help_names_every_subcommand() {
         "predict",
         "keygen",
         "inspect",
+        "loop",
+        "stats",
     ] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
