@@ -137,13 +137,15 @@ impl Frames {
     }
 }
 
-/// Rec. 601 luma of an RGB image, rounded.
+/// Rec. 601 luma of an RGB image, rounded: the shared core's
+/// [`sonomask_core::luma_601`], so the host's labelers, the trainer and the
+/// cart's thumbnail agree on every pixel.
 pub fn rgb_to_luma(img: &RgbImage) -> GrayImage {
     let (w, h) = img.dimensions();
     let data = img
         .as_raw()
         .chunks_exact(3)
-        .map(|p| ((299 * p[0] as u32 + 587 * p[1] as u32 + 114 * p[2] as u32 + 500) / 1000) as u8)
+        .map(|p| sonomask_core::luma_601(p[0], p[1], p[2]))
         .collect();
     GrayImage::from_raw(w, h, data).expect("luma buffer matches dimensions")
 }
@@ -191,6 +193,19 @@ impl Dataset {
                 path: mpath.clone(),
                 message: e.to_string(),
             })?;
+            // Frame geometry is u16 everywhere downstream (fit, spans,
+            // thumbnails); frames are checked against these sizes on load.
+            if !(1..=u32::from(u16::MAX)).contains(&c.width)
+                || !(1..=u32::from(u16::MAX)).contains(&c.height)
+            {
+                return Err(DatasetError::BadManifest {
+                    path: mpath.clone(),
+                    message: format!(
+                        "clip {} is {}×{}: sides must be 1 to 65535 pixels",
+                        c.id, c.width, c.height
+                    ),
+                });
+            }
         }
         if manifest.clips.is_empty() {
             return Err(DatasetError::Empty { path: root });

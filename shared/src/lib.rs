@@ -18,10 +18,12 @@ pub mod morph;
 pub mod blob;
 pub mod engine;
 pub mod quant;
+pub mod thumbnail;
 
 pub use blob::{BlobError, EncodeError, ModelDesc, SignaturePolicy, encode_into, sign_into};
 pub use engine::{EngineError, GraphError, Model, Op, Shape, run};
 pub use quant::{QuantParams, Requant, quantize_multiplier};
+pub use thumbnail::{ThumbnailError, frame_to_input, luma_601};
 
 #[cfg(test)]
 mod testutil;

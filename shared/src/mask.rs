@@ -62,7 +62,9 @@ impl FrameLayout {
         }
     }
 
-    fn check(&self, len: usize) -> Result<(), MaskError> {
+    /// Whether a buffer of `len` bytes holds this frame (stride ≥ a row,
+    /// `len ≥ stride × height`).
+    pub(crate) fn check(&self, len: usize) -> Result<(), MaskError> {
         let row = self.width as usize * self.format.bytes_per_pixel();
         let need = self
             .stride

@@ -4,13 +4,15 @@
 //! # Exact area averaging
 //!
 //! Every coarse pixel is the mean of the full-resolution area it covers,
-//! fractional pixels weighted by the fraction covered. Scaling both axes by
-//! the other size makes every overlap an integer: source column `sx` spans
-//! `[sx·ow, (sx+1)·ow)` and output column `ox` spans `[ox·w, (ox+1)·w)` in
-//! units of `1/(w·ow)` of the frame width, so the weights are integers and
-//! the sums exact in `u64`. The only rounding is the final division, so the
-//! result does not depend on summation order, thread count or platform —
-//! what the firmware's integer version must reproduce.
+//! fractional pixels weighted by the fraction covered, computed by the
+//! shared core ([`sonomask_core::thumbnail::area_sums`]): integer weights,
+//! exact `u64` sums, one division at the end — so the result does not
+//! depend on summation order, thread count or platform. The float input
+//! here is `sum / (w·h) / 255`; the int8 input the cart (and
+//! `sonomask predict` with a blob) feeds the engine is the same sum rounded
+//! to 8 bits and quantised with the model's input grid
+//! ([`sonomask_core::thumbnail::frame_to_input`]). The two differ by at most
+//! half a luma step before quantisation.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -22,55 +24,31 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sonomask_core::mask::{FrameLayout, PixelFormat};
+use sonomask_core::thumbnail;
 
 use crate::dataset::{self, ClipEntry, Dataset, DatasetError};
 
 use super::TrainError;
 
-/// Mean of `src` (`w × h`, row-major) over each of `out_w × out_h` equal
-/// areas, exactly (see the module documentation). Values stay in the
-/// source's units (0..=255 for luma).
+/// Mean of `src` (`w × h`, row-major luma) over each of `out_w × out_h`
+/// equal areas, exactly (see the module documentation). Values stay in the
+/// source's units (0..=255).
+///
+/// # Panics
+///
+/// If `src` is not `w × h`, a side is 0 or above 65535 (dataset loading
+/// refuses such frames), or the output is empty.
 pub fn area_average(src: &[u8], w: usize, h: usize, out_w: usize, out_h: usize) -> Vec<f32> {
     assert_eq!(src.len(), w * h, "area_average: buffer is not w × h");
-    assert!(out_w > 0 && out_h > 0, "area_average: empty output");
-    let wx = overlap_weights(w, out_w);
-    let wy = overlap_weights(h, out_h);
-    // Horizontal pass into u64 row sums per output column.
-    let mut rows = vec![0u64; h * out_w];
-    for y in 0..h {
-        let row = &src[y * w..(y + 1) * w];
-        for (ox, taps) in wx.iter().enumerate() {
-            rows[y * out_w + ox] = taps.iter().map(|&(sx, k)| u64::from(row[sx]) * k).sum();
-        }
-    }
-    let denom = (w as u64 * h as u64) as f64;
-    let mut out = vec![0f32; out_w * out_h];
-    for (oy, taps) in wy.iter().enumerate() {
-        for ox in 0..out_w {
-            let s: u64 = taps.iter().map(|&(sy, k)| rows[sy * out_w + ox] * k).sum();
-            out[oy * out_w + ox] = (s as f64 / denom) as f32;
-        }
-    }
-    out
-}
-
-/// For each of `n_out` output cells, the source indices it overlaps and the
-/// overlap length in units of `1/(n_in·n_out)`; each cell's weights sum to
-/// `n_in`.
-fn overlap_weights(n_in: usize, n_out: usize) -> Vec<Vec<(usize, u64)>> {
-    (0..n_out)
-        .map(|o| {
-            let (lo, hi) = (o * n_in, (o + 1) * n_in);
-            let first = lo / n_out;
-            let last = (hi - 1) / n_out;
-            (first..=last.min(n_in - 1))
-                .filter_map(|s| {
-                    let (slo, shi) = (s * n_out, (s + 1) * n_out);
-                    let k = shi.min(hi).saturating_sub(slo.max(lo));
-                    (k > 0).then_some((s, k as u64))
-                })
-                .collect()
-        })
+    let side = |v: usize| u16::try_from(v).expect("area_average: side above 65535");
+    let layout = FrameLayout::packed(side(w), side(h), PixelFormat::Gray8);
+    let mut sums = vec![0u64; out_w * out_h];
+    let denom = thumbnail::area_sums(src, layout, out_w, out_h, |i, s| sums[i] = s)
+        .expect("area_average: empty frame or output");
+    // Exact sum / exact denominator, one rounding (as f64, then f32).
+    sums.iter()
+        .map(|&s| (s as f64 / denom as f64) as f32)
         .collect()
 }
 
@@ -106,6 +84,65 @@ pub fn load_frame_luma(
     } else {
         img.into_luma8()
     })
+}
+
+/// Frame `index` of a clip as stored (RGB or grey bytes) with its layout,
+/// for the shared thumbnail code ([`sonomask_core::thumbnail`]), which does
+/// the luma conversion itself, exactly as the cart does on captured frames.
+pub fn load_frame_raw(
+    data: &Dataset,
+    entry: &ClipEntry,
+    index: usize,
+) -> Result<(Vec<u8>, FrameLayout), DatasetError> {
+    let path = data.frame_path(&entry.id, index);
+    let img = dataset::read_image(&path)?;
+    let size = (img.width(), img.height());
+    let fits = |v: u32| u16::try_from(v).ok();
+    let (Some(w), Some(h), true) = (
+        fits(size.0),
+        fits(size.1),
+        size == (entry.width, entry.height),
+    ) else {
+        return Err(DatasetError::WrongSize {
+            path,
+            got_w: size.0,
+            got_h: size.1,
+            want_w: entry.width,
+            want_h: entry.height,
+        });
+    };
+    Ok(if entry.color {
+        (
+            img.into_rgb8().into_raw(),
+            FrameLayout::packed(w, h, PixelFormat::Rgb888),
+        )
+    } else {
+        (
+            img.into_luma8().into_raw(),
+            FrameLayout::packed(w, h, PixelFormat::Gray8),
+        )
+    })
+}
+
+/// Frame `index` of a clip as the 8-bit `out_w × out_h` thumbnail the int8
+/// path feeds the engine ([`thumbnail::area_average_u8`] of the stored
+/// bytes).
+pub fn load_thumbnail_u8(
+    data: &Dataset,
+    entry: &ClipEntry,
+    index: usize,
+    out_w: usize,
+    out_h: usize,
+) -> Result<Vec<u8>, DatasetError> {
+    let (bytes, layout) = load_frame_raw(data, entry, index)?;
+    let mut out = vec![0u8; out_w * out_h];
+    thumbnail::area_average_u8(&bytes, layout, out_w, out_h, &mut out).map_err(|e| {
+        DatasetError::BadImage {
+            path: data.frame_path(&entry.id, index),
+            message: e.to_string(),
+        }
+    })?;
+    Ok(out)
 }
 
 /// Up to `max` frame indices spread evenly over `0..frames` (first frame

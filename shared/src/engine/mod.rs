@@ -413,6 +413,13 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
+    /// One 8-bit luma value as the network's input (`real = luma / 255`
+    /// on [`Model::input_quant`]), through the load-time table.
+    #[inline]
+    pub fn quantize_luma(&self, luma: u8) -> i8 {
+        self.input_lut[luma as usize]
+    }
+
     /// Logits to an 8-bit probability map for the fan fit (threshold 128 ⇔
     /// probability 0.5, exactly; see [`quant::probability_lut`]), through a
     /// table built at load time.
