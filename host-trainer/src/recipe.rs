@@ -193,6 +193,14 @@ pub fn score_model(
     device: DeviceChoice,
 ) -> Result<Summary, RecipeError> {
     let predictor = Predictor::load(model, trainer::device(device)?)?;
-    inference::predict_dataset(&predictor, model, test, masks, &|_| {})?;
+    inference::predict_dataset(
+        &predictor,
+        "float",
+        model,
+        test,
+        masks,
+        &Default::default(),
+        &|_| {},
+    )?;
     Ok(evaluate::evaluate(test, masks)?)
 }

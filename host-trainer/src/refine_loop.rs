@@ -167,7 +167,15 @@ pub fn run(cfg: &LoopConfig, on_event: &mut dyn FnMut(Event<'_>)) -> Result<Outc
         });
         if !proposals.join("predict.json").is_file() {
             let predictor = Predictor::load(&model, trainer::device(cfg.device)?)?;
-            inference::predict_dataset(&predictor, &model, &data, &proposals, &|_| {})?;
+            inference::predict_dataset(
+                &predictor,
+                "float",
+                &model,
+                &data,
+                &proposals,
+                &Default::default(),
+                &|_| {},
+            )?;
         }
         let candidate = |c: &str| !hq.contains_key(c) && !accepted.contains_key(c);
         let proposed = data.clips().iter().filter(|c| candidate(&c.id)).count();

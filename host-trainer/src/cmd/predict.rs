@@ -3,22 +3,31 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use sonomask::dataset::Dataset;
+use sonomask::model_file;
 use sonomask::progress;
-use sonomask::train::inference::{self, Predictor};
+use sonomask::train::blob_inference::{self, EnginePredictor};
+use sonomask::train::inference::{self, CoarseMaps, PredictOptions, Predictor};
 use sonomask::train::{self, DeviceChoice};
+use sonomask_core::blob::SignaturePolicy;
 
-/// Predict keep masks with a trained network.
+/// Predict keep masks with a trained network or an int8 model blob.
 ///
-/// Per clip: the sigmoid probability maps of up to 8 evenly spaced frames are
+/// Per clip: the probability maps of up to 8 evenly spaced frames are
 /// averaged, scaled to 0..255, fitted with fans/rectangles by the shared
-/// geometry fit (p ≥ 0.5 inside) and rasterised at full resolution. Writes
+/// geometry fit (p ≥ --keep-probability inside) and rasterised at full resolution. Writes
 /// MASKDIR/<clip-id>.png (255 = keep, atomically) and MASKDIR/predict.json,
 /// so `sonomask eval --masks MASKDIR` scores them. A clip whose fit fails gets
 /// an all-black mask (fail closed) and a warning on stderr.
+///
+/// --model is either a burn checkpoint (float, on --device) or a .snmk blob
+/// from `sonomask quantize`, recognised by its magic bytes whatever its name.
+/// A blob runs on the shared int8 engine fed by the shared thumbnail code,
+/// exactly what the cart runs, so `eval` scores the quantised model as
+/// deployed.
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// Checkpoint from `sonomask train` (CKPT.json must be beside it).
+    /// Checkpoint from `sonomask train` (CKPT.json beside it) or a .snmk blob.
     #[arg(long)]
     model: PathBuf,
     /// Dataset folder.
@@ -35,33 +44,78 @@ pub struct Args {
     /// MAPS/<clip-id>.png.
     #[arg(long)]
     maps: Option<PathBuf>,
-    /// Backend: flex (CPU), cuda or tch (need the Cargo feature of that name).
+    /// Backend for a checkpoint: flex (CPU), cuda or tch (need the Cargo
+    /// feature of that name). A blob always runs on the int8 engine.
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
+    /// Public key (KEY.pub) a signed blob must verify with.
+    #[arg(long)]
+    pubkey: Option<PathBuf>,
+    /// Refuse a blob unless it is signed and verifies with --pubkey.
+    #[arg(long, requires = "pubkey")]
+    require_signature: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let device = train::device(args.device)?;
-    let predictor =
-        Predictor::load(&args.model, device)?.with_keep_probability(args.keep_probability)?;
     let data = Dataset::open(&args.data)?;
+    let options = PredictOptions {
+        keep_level: inference::keep_level(args.keep_probability)?,
+        maps: args.maps.clone(),
+    };
+    if blob_inference::is_blob_file(&args.model)? {
+        let bytes = std::fs::read(&args.model)
+            .with_context(|| format!("reading {}", args.model.display()))?;
+        let key = args
+            .pubkey
+            .as_deref()
+            .map(model_file::read_verifying_key)
+            .transpose()?;
+        let policy = match (&key, args.require_signature) {
+            (Some(k), true) => SignaturePolicy::Required(k),
+            (Some(k), false) => SignaturePolicy::VerifyIfSigned(k),
+            (None, _) => SignaturePolicy::Optional,
+        };
+        let model = blob_inference::load_blob(&args.model, &bytes, policy)?;
+        let net = EnginePredictor::new(&args.model, &model)?;
+        predict(&net, "int8", &args, &options, &data)
+    } else {
+        if args.pubkey.is_some() {
+            anyhow::bail!(
+                "{}: --pubkey applies to model blobs; this is not one (no SNMK magic)",
+                args.model.display()
+            );
+        }
+        let device = train::device(args.device)?;
+        let net = Predictor::load(&args.model, device)?;
+        predict(&net, "float", &args, &options, &data)
+    }
+}
+
+fn predict(
+    net: &dyn CoarseMaps,
+    engine: &str,
+    args: &Args,
+    options: &PredictOptions,
+    data: &Dataset,
+) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
     let pb = progress::bar(data.clips().len() as u64, "predict");
-    let summary = inference::predict_dataset_with_maps(&predictor, &args.model, &data, &args.out, args.maps.as_deref(), &|c| {
-        pb.inc(1);
-        if let Some(e) = &c.fit_error {
-            pb.suspend(|| {
-                eprintln!(
-                    "warning: clip {}: no scan region could be fitted ({e}); wrote an all-black mask (fail closed)",
-                    c.clip
-                )
-            });
-        }
-    })
-    .with_context(|| format!("predicting {}", args.data.display()))?;
+    let summary =
+        inference::predict_dataset(net, engine, &args.model, data, &args.out, options, &|c| {
+            pb.inc(1);
+            if let Some(e) = &c.fit_error {
+                pb.suspend(|| {
+                    eprintln!(
+                        "warning: clip {}: no scan region could be fitted ({e}); wrote an all-black mask (fail closed)",
+                        c.clip
+                    )
+                });
+            }
+        })
+        .with_context(|| format!("predicting {}", args.data.display()))?;
     pb.finish_and_clear();
     eprintln!(
-        "predicted {} clips in {:.1} s ({} all-black after a failed fit) -> {}",
+        "predicted {} clips ({engine}) in {:.1} s ({} all-black after a failed fit) -> {}",
         summary.clips.len(),
         t0.elapsed().as_secs_f64(),
         summary.failed_fits,

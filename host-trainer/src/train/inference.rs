@@ -7,6 +7,9 @@
 //! [`sonomask_core::fit::fit_regions_from_map`] (threshold 128 ⇔ p ≥ 0.5)
 //! and rasterised at full resolution. If the fit fails the mask is all
 //! black: fail closed, a mask that keeps nothing cannot leak.
+//!
+//! The map comes from a [`CoarseMaps`]: the float [`Predictor`] here, or the
+//! int8 engine ([`super::blob_inference`]); the rest is shared.
 
 use std::path::{Path, PathBuf};
 
@@ -32,11 +35,7 @@ pub struct Predictor {
     model: SectorNet,
     device: Device,
     meta: CheckpointMeta,
-    keep_level: u8,
 }
-
-/// The default keep level of the 0..=255 map: p ≥ 0.5.
-pub const DEFAULT_KEEP_LEVEL: u8 = 128;
 
 impl Predictor {
     /// Loads checkpoint `ckpt` on `device` (a plain, non-autodiff device).
@@ -46,7 +45,6 @@ impl Predictor {
             model: model.valid(),
             device,
             meta,
-            keep_level: DEFAULT_KEEP_LEVEL,
         })
     }
 
@@ -56,20 +54,7 @@ impl Predictor {
             model: model.valid(),
             device,
             meta,
-            keep_level: DEFAULT_KEEP_LEVEL,
         }
-    }
-
-    /// Keeps map pixels with probability ≥ `p` (in (0, 1]) for the fit
-    /// instead of 0.5; choose it on a validation set, never the test set.
-    pub fn with_keep_probability(mut self, p: f64) -> Result<Self, TrainError> {
-        if !(p > 0.0 && p <= 1.0) {
-            return Err(TrainError::Config(format!(
-                "keep probability must be in (0, 1], got {p}"
-            )));
-        }
-        self.keep_level = (p * 255.0).round().clamp(1.0, 255.0) as u8;
-        Ok(self)
     }
 
     pub fn meta(&self) -> &CheckpointMeta {
@@ -100,6 +85,20 @@ impl Predictor {
             .try_into_vec_as::<f32>()
             .expect("a float tensor converts to f32")
     }
+}
+
+/// The default keep level of the 0..=255 map: p ≥ 0.5.
+pub const DEFAULT_KEEP_LEVEL: u8 = 128;
+
+/// The map level for keep probability `p` in (0, 1]: map pixels at or above
+/// it feed the fit. Choose `p` on a validation set, never the test set.
+pub fn keep_level(p: f64) -> Result<u8, TrainError> {
+    if !(p > 0.0 && p <= 1.0) {
+        return Err(TrainError::Config(format!(
+            "keep probability must be in (0, 1], got {p}"
+        )));
+    }
+    Ok((p * 255.0).round().clamp(1.0, 255.0) as u8)
 }
 
 /// A 0..=255 map of probabilities (255 ⇔ p = 1), rounded.
@@ -165,36 +164,93 @@ pub fn clip_inputs(
         .collect()
 }
 
-/// Predicts one clip: its keep mask at full resolution, the coarse
-/// probability map (0..=255) and the outcome.
-pub fn predict_clip(
-    predictor: &Predictor,
+/// A network that turns clips into coarse probability maps: the float
+/// [`Predictor`] (burn) or the int8 engine running a blob
+/// ([`super::blob_inference::EnginePredictor`]). Everything after the map —
+/// fit, rasterisation, files — is the same code for both.
+pub trait CoarseMaps: Sync {
+    /// Size `(w, h)` of the maps.
+    fn map_size(&self) -> (usize, usize);
+
+    /// For each clip of `clips`, its `w × h` 0..=255 probability map
+    /// (128 ⇔ p = 0.5) averaged over up to [`MAX_FRAMES`] evenly spaced
+    /// frames, and the number of frames averaged.
+    fn clip_maps(
+        &self,
+        data: &Dataset,
+        clips: &[ClipEntry],
+    ) -> Result<Vec<(Vec<u8>, usize)>, TrainError>;
+}
+
+impl CoarseMaps for Predictor {
+    fn map_size(&self) -> (usize, usize) {
+        self.input_size()
+    }
+
+    /// Frames are read in parallel, the network runs on the calling thread.
+    fn clip_maps(
+        &self,
+        data: &Dataset,
+        clips: &[ClipEntry],
+    ) -> Result<Vec<(Vec<u8>, usize)>, TrainError> {
+        let (w, h) = self.input_size();
+        let inputs = clips
+            .par_iter()
+            .map(|c| clip_inputs(data, c, w, h))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(inputs
+            .iter()
+            .map(|inp| (probability_to_u8(&self.probability(inp)), inp.len()))
+            .collect())
+    }
+}
+
+/// One clip's keep mask at full resolution from its coarse map (fit at
+/// `keep_level`), and the outcome.
+pub fn mask_for_map(
     entry: &ClipEntry,
-    inputs: &[Vec<f32>],
-) -> (GrayImage, GrayImage, ClipPrediction) {
-    let (w, h) = predictor.input_size();
-    let prob = predictor.probability(inputs);
-    let map = probability_to_u8(&prob);
+    map: &[u8],
+    (w, h): (usize, usize),
+    frames: usize,
+    keep_level: u8,
+) -> (GrayImage, ClipPrediction) {
     let keep = map.iter().filter(|&&v| v >= 128).count() as f64 / map.len().max(1) as f64;
-    let (mask, fit_error) =
-        match mask_from_map(&map, w, h, entry.width, entry.height, predictor.keep_level) {
-            Ok(m) => (m, None),
-            Err(e) => (
-                GrayImage::new(entry.width, entry.height),
-                Some(e.to_string()),
-            ),
-        };
-    let coarse = GrayImage::from_raw(w as u32, h as u32, map).expect("a w × h map");
+    let (mask, fit_error) = match mask_from_map(map, w, h, entry.width, entry.height, keep_level) {
+        Ok(m) => (m, None),
+        Err(e) => (
+            GrayImage::new(entry.width, entry.height),
+            Some(e.to_string()),
+        ),
+    };
     (
         mask,
-        coarse,
         ClipPrediction {
             clip: entry.id.clone(),
-            frames: inputs.len(),
+            frames,
             coarse_keep: keep,
             fit_error,
         },
     )
+}
+
+/// How `predict_dataset` turns maps into masks and what else it writes.
+#[derive(Clone, Debug)]
+pub struct PredictOptions {
+    /// Map level (see [`keep_level`]) at or above which pixels feed the fit.
+    pub keep_level: u8,
+    /// Also write each clip's coarse probability map (the fit's input,
+    /// 255 ⇔ p = 1) as `maps/<clip-id>.png`: what to look at when a mask is
+    /// wrong.
+    pub maps: Option<PathBuf>,
+}
+
+impl Default for PredictOptions {
+    fn default() -> Self {
+        Self {
+            keep_level: DEFAULT_KEEP_LEVEL,
+            maps: None,
+        }
+    }
 }
 
 /// What `predict_dataset` did.
@@ -202,56 +258,42 @@ pub fn predict_clip(
 pub struct PredictSummary {
     pub model: PathBuf,
     pub data: PathBuf,
+    /// `float` (a burn checkpoint) or `int8` (a blob on the shared engine).
+    pub engine: String,
     pub clips: Vec<ClipPrediction>,
     pub failed_fits: usize,
 }
 
-/// Predicts every clip of `data` and writes `out/<clip-id>.png` (each
-/// atomically) plus `out/predict.json`. Frames are read in parallel, the
-/// network runs on the calling thread. `on_clip` is called per clip.
+/// Predicts every clip of `data` with `net` and writes `out/<clip-id>.png`
+/// (each atomically) plus `out/predict.json`. `on_clip` is called per clip.
 pub fn predict_dataset(
-    predictor: &Predictor,
+    net: &dyn CoarseMaps,
+    engine: &str,
     model_path: &Path,
     data: &Dataset,
     out: &Path,
+    options: &PredictOptions,
     on_clip: &(dyn Fn(&ClipPrediction) + Sync),
 ) -> Result<PredictSummary, TrainError> {
-    predict_dataset_with_maps(predictor, model_path, data, out, None, on_clip)
-}
-
-/// [`predict_dataset`], also writing each clip's coarse probability map
-/// (the fit's input, 255 ⇔ p = 1) as `maps/<clip-id>.png` when `maps` is
-/// given: what to look at when a mask is wrong.
-pub fn predict_dataset_with_maps(
-    predictor: &Predictor,
-    model_path: &Path,
-    data: &Dataset,
-    out: &Path,
-    maps: Option<&Path>,
-    on_clip: &(dyn Fn(&ClipPrediction) + Sync),
-) -> Result<PredictSummary, TrainError> {
-    if let Some(dir) = maps {
+    for dir in std::iter::once(out).chain(options.maps.as_deref()) {
         std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
     }
-    let (w, h) = predictor.input_size();
-    std::fs::create_dir_all(out).map_err(|source| DatasetError::Io {
-        path: out.to_path_buf(),
-        source,
-    })?;
+    let (w, h) = net.map_size();
     let mut clips = Vec::with_capacity(data.clips().len());
-    // Bounded memory: a chunk of clips' coarse inputs at a time.
+    // Bounded memory: a chunk of clips at a time.
     for chunk in data.clips().chunks(16) {
-        let inputs = chunk
-            .par_iter()
-            .map(|c| clip_inputs(data, c, w, h))
-            .collect::<Result<Vec<_>, _>>()?;
-        for (entry, inp) in chunk.iter().zip(&inputs) {
-            let (mask, coarse, outcome) = predict_clip(predictor, entry, inp);
+        let maps = net.clip_maps(data, chunk)?;
+        for (entry, (map, frames)) in chunk.iter().zip(&maps) {
+            let (mask, outcome) = mask_for_map(entry, map, (w, h), *frames, options.keep_level);
             dataset::write_png(&out.join(format!("{}.png", entry.id)), &mask)?;
-            if let Some(dir) = maps {
+            if let Some(dir) = &options.maps {
+                let coarse =
+                    GrayImage::from_raw(w as u32, h as u32, map.clone()).ok_or_else(|| {
+                        TrainError::Config(format!("a map of {} bytes is not {w}×{h}", map.len()))
+                    })?;
                 dataset::write_png(&dir.join(format!("{}.png", entry.id)), &coarse)?;
             }
             on_clip(&outcome);
@@ -261,6 +303,7 @@ pub fn predict_dataset_with_maps(
     let summary = PredictSummary {
         model: model_path.to_path_buf(),
         data: data.root().to_path_buf(),
+        engine: engine.to_string(),
         failed_fits: clips.iter().filter(|c| c.fit_error.is_some()).count(),
         clips,
     };

@@ -9,10 +9,13 @@
 //! - [`checkpoint`]: the checkpoint files (burnpack weights + JSON beside them).
 //! - [`inference`]: probability maps for clips and keep masks through the
 //!   shared geometry fit.
+//! - [`blob_inference`]: the same for an int8 `.snmk` blob on the shared
+//!   engine, fed by the shared thumbnail code (what the cart runs).
 //!
 //! The backend is picked in one place, [`device`]: burn 0.22 selects it by
 //! [`Device`] at run time; Cargo features only decide what is compiled in.
 
+pub mod blob_inference;
 pub mod checkpoint;
 pub mod data;
 pub mod inference;
@@ -101,6 +104,8 @@ pub enum TrainError {
     BackendNotCompiled { device: &'static str },
     #[error("invalid training configuration: {0}")]
     Config(String),
+    #[error("int8 engine: {0}")]
+    Engine(#[from] sonomask_core::engine::EngineError),
 }
 
 #[cfg(test)]

@@ -116,7 +116,16 @@ fn train_save_load_predict_round_trip() {
     let predictor = Predictor::load(&ckpt, burn::tensor::Device::flex()).unwrap();
     let data = Dataset::open(&f.data).unwrap();
     let masks = dir.path().join("masks");
-    let summary = inference::predict_dataset(&predictor, &ckpt, &data, &masks, &|_| ()).unwrap();
+    let summary = inference::predict_dataset(
+        &predictor,
+        "float",
+        &ckpt,
+        &data,
+        &masks,
+        &Default::default(),
+        &|_| (),
+    )
+    .unwrap();
     assert_eq!(summary.clips.len(), 6);
     for c in data.clips() {
         let m = crate::dataset::read_label_mask(&masks, c).unwrap();
