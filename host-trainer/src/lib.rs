@@ -11,6 +11,7 @@ pub mod journal;
 pub mod model_file;
 pub mod oracle;
 pub mod progress;
+pub mod quantize;
 pub mod recipe;
 pub mod refine_loop;
 pub mod stats;

@@ -213,6 +213,7 @@ fn help_names_every_subcommand() {
         "inspect",
         "loop",
         "stats",
+        "quantize",
     ] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
@@ -440,6 +441,91 @@ fn train_then_predict_then_eval_and_their_errors() {
     let out = ok(&["eval", "--data", p(&data), "--masks", p(&masks), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["clips"], 4);
+
+    // Quantize (signed), then predict with the blob under a name that does
+    // not say so: it is recognised by its magic and runs on the int8 engine.
+    let key = dir.path().join("dev.key");
+    ok(&["keygen", "--out", p(&key)]);
+    let blob = dir.path().join("net.snmk");
+    ok(&[
+        "quantize",
+        "--model",
+        p(&ckpt),
+        "--calib",
+        p(&data),
+        "--calib-frames",
+        "4",
+        "--out",
+        p(&blob),
+        "--sign-key",
+        p(&key),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("net.snmk.json")).unwrap()).unwrap();
+    assert_eq!(report["calib_frames"].as_array().unwrap().len(), 4);
+    assert_eq!(report["signed"], true);
+    let pubkey = dir.path().join("dev.key.pub");
+    let out = ok(&[
+        "inspect",
+        p(&blob),
+        "--pubkey",
+        p(&pubkey),
+        "--require-signature",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signed, verified"));
+    let renamed = dir.path().join("model.bin");
+    std::fs::copy(&blob, &renamed).unwrap();
+    let masks8 = dir.path().join("pred8");
+    let out = ok(&[
+        "predict",
+        "--model",
+        p(&renamed),
+        "--data",
+        p(&data),
+        "--out",
+        p(&masks8),
+        "--pubkey",
+        p(&pubkey),
+        "--require-signature",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("int8"));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(masks8.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(summary["engine"], "int8");
+    let out = ok(&["eval", "--data", p(&data), "--masks", p(&masks8), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["clips"], 4);
+    // A blob signed with another key is refused, and so is a corrupt one.
+    let other = dir.path().join("other.key");
+    ok(&["keygen", "--out", p(&other)]);
+    let out = sonomask(&[
+        "predict",
+        "--model",
+        p(&blob),
+        "--data",
+        p(&data),
+        "--out",
+        p(&masks8),
+        "--pubkey",
+        p(&dir.path().join("other.key.pub")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature"));
+    let mut bad = std::fs::read(&blob).unwrap();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 4;
+    std::fs::write(&renamed, &bad).unwrap();
+    let out = sonomask(&[
+        "predict",
+        "--model",
+        p(&renamed),
+        "--data",
+        p(&data),
+        "--out",
+        p(&masks8),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CRC"));
 
     // Errors: no labels, corrupt checkpoint, a backend not compiled in.
     let empty = dir.path().join("empty-labels");

@@ -9,6 +9,7 @@ mod ingest;
 mod inspect;
 mod keygen;
 mod predict;
+mod quantize;
 mod refine_loop;
 mod review;
 mod stats;
@@ -43,6 +44,7 @@ enum Command {
     Loop(refine_loop::Args),
     #[command(subcommand)]
     Stats(stats::Command),
+    Quantize(quantize::Args),
     Keygen(keygen::Args),
     Inspect(inspect::Args),
     Demo(demo::Args),
@@ -61,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Predict(a) => predict::run(a),
         Command::Loop(a) => refine_loop::run(a),
         Command::Stats(c) => stats::run(c),
+        Command::Quantize(a) => quantize::run(a),
         Command::Keygen(a) => keygen::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),
