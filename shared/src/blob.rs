@@ -87,7 +87,9 @@ pub enum SignaturePolicy<'k> {
 }
 
 /// Why a blob could not be loaded. The firmware fails closed on any of them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Serialisable so the cart can report it over the wire protocol
+/// ([`crate::wire`]); variants may only be appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BlobError {
     /// The first four bytes are not `b"SNMK"`.
     BadMagic,

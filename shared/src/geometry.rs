@@ -302,6 +302,31 @@ fn interval_to_span(lo: f32, hi: f32, width: u16) -> Option<Span> {
     })
 }
 
+/// The pixels two rows' spans both keep: the intersection of two sorted,
+/// non-overlapping span lists, itself sorted and non-overlapping. The
+/// firmware masks with the current fit intersected with its temporally
+/// smoothed version, so smoothing can never widen what the current frame's
+/// fit keeps.
+pub fn intersect_spans(a: &RowSpans, b: &RowSpans) -> RowSpans {
+    let mut out = RowSpans::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let start = a[i].start.max(b[j].start);
+        let end = a[i].end.min(b[j].end);
+        if start < end {
+            // Up to a.len() + b.len() - 1 pieces may arise; one that does
+            // not fit is dropped, i.e. blacked out (fail closed).
+            let _ = out.push(Span { start, end });
+        }
+        if a[i].end < b[j].end {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
 /// Inserts a span into a sorted row, merging overlaps and neighbours.
 fn insert_span(row: &mut RowSpans, s: Span) {
     let mut merged = s;
@@ -534,6 +559,22 @@ mod tests {
         f = fan();
         f.r_outer = f32::NAN;
         assert_eq!(Regions::one(Region::Fan(f)).area(640, 480), 0);
+    }
+
+    #[test]
+    fn intersection_of_spans_matches_pixels() {
+        let row = |v: &[(u16, u16)]| -> RowSpans {
+            v.iter().map(|&(start, end)| Span { start, end }).collect()
+        };
+        let a = row(&[(0, 10), (20, 30), (40, 50)]);
+        let b = row(&[(5, 25), (28, 45), (49, 60)]);
+        let c = intersect_spans(&a, &b);
+        assert_eq!(c, row(&[(5, 10), (20, 25), (28, 30), (40, 45), (49, 50)]));
+        for x in 0..64u16 {
+            let inside = |r: &RowSpans| r.iter().any(|s| s.start <= x && x < s.end);
+            assert_eq!(inside(&c), inside(&a) && inside(&b), "x = {x}");
+        }
+        assert!(intersect_spans(&a, &RowSpans::new()).is_empty());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `sonomask-core`: everything the host trainer and the cart must agree on bit
 //! for bit — the int8 inference engine and its model blob format, sector
 //! geometry and its fit, span masks, in-place frame masking, binary-map
-//! helpers (components, hole filling, opening/closing) and the mask metrics.
+//! helpers (components, hole filling, opening/closing), the mask metrics,
+//! the frame → thumbnail preprocessing, the model slot and the HIL wire
+//! protocol.
 //! `no_std`, no allocation, no panics on input.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -9,16 +11,19 @@
 pub mod geometry;
 pub mod mask;
 
-pub use geometry::{Fan, Rect, Region, Regions, RowSpans, Span};
-pub use mask::{FrameLayout, MaskError, PixelFormat, mask_in_place};
+pub use geometry::{Fan, Rect, Region, Regions, RowSpans, Span, intersect_spans};
+pub use mask::{FrameLayout, MaskError, PixelFormat, mask_in_place, mask_rows_in_place};
 pub mod fit;
 pub mod metrics;
 pub mod morph;
 
 pub mod blob;
 pub mod engine;
+pub mod preprocess;
 pub mod quant;
 pub mod thumbnail;
+pub mod slot;
+pub mod wire;
 
 pub use blob::{BlobError, EncodeError, ModelDesc, SignaturePolicy, encode_into, sign_into};
 pub use engine::{EngineError, GraphError, Model, Op, Shape, run};

@@ -1,7 +1,7 @@
 //! In-place masking of frames from per-row spans: every pixel outside the
 //! kept spans is set to black. A per-row fill, no per-pixel branching.
 
-use crate::geometry::Regions;
+use crate::geometry::{Regions, RowSpans};
 
 /// Pixel layout of a frame buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -62,9 +62,14 @@ impl FrameLayout {
         }
     }
 
-    /// Whether a buffer of `len` bytes holds this frame (stride ≥ a row,
-    /// `len ≥ stride × height`).
-    pub(crate) fn check(&self, len: usize) -> Result<(), MaskError> {
+    /// Bytes of one row of pixels (without stride padding).
+    pub const fn row_bytes(&self) -> usize {
+        self.width as usize * self.format.bytes_per_pixel()
+    }
+
+    /// Whether a buffer of `len` bytes holds this layout (stride at least
+    /// a row, `stride * height` bytes present, no overflow).
+    pub fn check(&self, len: usize) -> Result<(), MaskError> {
         let row = self.width as usize * self.format.bytes_per_pixel();
         let need = self
             .stride
@@ -84,22 +89,45 @@ pub fn mask_in_place(
     layout: FrameLayout,
     regions: &Regions,
 ) -> Result<(), MaskError> {
+    mask_rows_in_place(frame, layout, |y| regions.row_spans(y, layout.width)).map(|_| ())
+}
+
+/// Blacks out everything outside the spans `row_spans(y)` gives for each
+/// row `y` and returns the number of pixels kept. The spans must be
+/// sorted and non-overlapping (as [`Regions::row_spans`] and
+/// [`crate::geometry::intersect_spans`] give them); parts past the row
+/// are ignored. On a layout error the whole buffer is blacked out (fail
+/// closed) and the error returned.
+pub fn mask_rows_in_place(
+    frame: &mut [u8],
+    layout: FrameLayout,
+    mut row_spans: impl FnMut(u32) -> RowSpans,
+) -> Result<u64, MaskError> {
     if let Err(e) = layout.check(frame.len()) {
         frame.fill(0);
         return Err(e);
     }
     let bpp = layout.format.bytes_per_pixel();
-    let row_bytes = layout.width as usize * bpp;
+    let width = layout.width as usize;
+    let mut kept = 0u64;
     for y in 0..layout.height as usize {
-        let row = &mut frame[y * layout.stride..y * layout.stride + row_bytes];
+        let row = &mut frame[y * layout.stride..y * layout.stride + width * bpp];
         let mut x = 0usize;
-        for s in regions.row_spans(y as u32, layout.width) {
-            row[x * bpp..s.start as usize * bpp].fill(0);
-            x = s.end as usize;
+        for s in row_spans(y as u32) {
+            let (start, end) = (
+                (s.start as usize).max(x).min(width),
+                (s.end as usize).min(width),
+            );
+            if end <= start {
+                continue;
+            }
+            row[x * bpp..start * bpp].fill(0);
+            kept += (end - start) as u64;
+            x = end;
         }
         row[x * bpp..].fill(0);
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Blacks out the whole frame (the fail-closed output).

@@ -197,7 +197,8 @@ pub struct TensorInfo {
 }
 
 /// Why an op list does not describe a model the engine can run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Serialisable for the wire protocol; variants may only be appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GraphError {
     /// No ops, or more than [`MAX_OPS`].
     TooManyOps,
@@ -235,7 +236,8 @@ impl core::fmt::Display for GraphError {
 impl core::error::Error for GraphError {}
 
 /// Why [`run`] (or a kernel called directly) refused to compute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Serialisable for the wire protocol; variants may only be appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EngineError {
     /// The input slice is not `C × H × W` of the model's input.
     InputLength,

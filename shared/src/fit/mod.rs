@@ -37,8 +37,9 @@
 use crate::geometry::{Fan, MAX_EDGE_ANGLE, MAX_REGIONS, Rect, Region, Regions};
 use crate::morph::{self, BACKGROUND, MorphError};
 
-/// Why no region could be fitted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why no region could be fitted. Serialisable for the wire protocol
+/// ([`crate::wire`]); variants may only be appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FitError {
     /// A map side is zero, `map.len()` is not `map_w * map_h`, or the map has
     /// more than [`morph::MAX_MAP_PIXELS`] pixels.
