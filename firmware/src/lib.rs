@@ -1,44 +1,66 @@
 //! `sonomask-firmware`: the cart's capture pipeline.
 //!
 //! Every captured frame is masked in place before it leaves the device, and
-//! the policy is to **fail closed**: when the scan regions are missing or
-//! invalid the whole frame is blacked out. This crate currently holds the
-//! masking stage of that pipeline (regions → spans → fill); inference, the fan
-//! fit and the QEMU board binary come with the firmware issue.
+//! the policy is to **fail closed**: when anything is missing or wrong the
+//! whole frame is blacked out, the fault is recorded and the fault line
+//! raised. The crate is `no_std` and allocation-free; it builds for the
+//! host too, where the HIL rig runs the very same [`Device`] as a simulated
+//! cart and the same [`Pipeline`] as its reference.
+//!
+//! - [`pipeline`]: thumbnail → int8 network → fit → plausibility →
+//!   consistency → temporal blend → spans → in-place fill;
+//! - [`device`]: the wire protocol's device side over any embedded-io link;
+//! - [`board`]: the QEMU `mps2-an500` board's memory map and the stage
+//!   marks the instruction-counting plugin watches (the board image itself
+//!   is `src/bin/sonomask-mps2/`).
 #![no_std]
 #![forbid(unsafe_code)]
 
-use sonomask_core::{FrameLayout, MaskError, Regions, mask_in_place};
+mod fmt;
 
-/// Why a frame went out fully black.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// No valid scan region was available for this frame.
-    NoRegions,
-    /// The frame buffer did not match its declared layout.
-    BadFrame,
-}
+pub mod board;
+pub mod device;
+pub mod pipeline;
+pub mod plausibility;
+pub mod smoothing;
 
-impl core::fmt::Display for Fault {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Fault::NoRegions => f.write_str("no valid scan region"),
-            Fault::BadFrame => f.write_str("frame buffer does not match its layout"),
-        }
+pub use device::{Device, Event};
+pub use pipeline::{Config, FrameResult, NoProbe, Pipeline, Probe, Stage, Workspace, load_model};
+pub use sonomask_core::wire::FaultCode as Fault;
+
+use sonomask_core::fit::FitError;
+use sonomask_core::{FrameLayout, Regions, mask_in_place};
+
+/// A short, static name for a fault (for logs, which take only
+/// primitives and `&str` on every backend).
+pub fn fault_name(f: &Fault) -> &'static str {
+    match f {
+        Fault::NoModel => "no model",
+        Fault::Model(_) => "model rejected",
+        Fault::UnsupportedModel => "model unsupported",
+        Fault::UnsupportedFrame => "frame unsupported",
+        Fault::Incomplete => "frame incomplete",
+        Fault::Inference(_) => "inference failed",
+        Fault::Fit(_) => "no sector fitted",
+        Fault::Implausible(_) => "implausible geometry",
+        Fault::GeometryJump => "geometry jump",
     }
 }
 
-impl core::error::Error for Fault {}
-
-/// Masks one frame in place with the given regions, failing closed: on any
-/// fault the whole frame is black when this returns.
+/// Masks one frame in place with known regions (no network), failing
+/// closed: on any fault the whole frame is black when this returns —
+/// [`Fault::Fit`] when no region is valid, [`Fault::UnsupportedFrame`]
+/// when the buffer does not match its layout.
 pub fn mask_frame(frame: &mut [u8], layout: FrameLayout, regions: &Regions) -> Result<(), Fault> {
     if !regions.is_valid() {
         frame.fill(0);
-        return Err(Fault::NoRegions);
+        return Err(Fault::Fit(FitError::NoFit));
     }
-    mask_in_place(frame, layout, regions).map_err(|MaskError::BadFrameSize| Fault::BadFrame)
+    mask_in_place(frame, layout, regions).map_err(|_| Fault::UnsupportedFrame)
 }
+
+#[cfg(test)]
+mod testing;
 
 #[cfg(test)]
 mod tests {
@@ -51,7 +73,7 @@ mod tests {
         let layout = FrameLayout::packed(8, 8, PixelFormat::Gray8);
         assert_eq!(
             mask_frame(&mut frame, layout, &Regions::new()),
-            Err(Fault::NoRegions)
+            Err(Fault::Fit(FitError::NoFit))
         );
         assert!(frame.iter().all(|&b| b == 0));
     }

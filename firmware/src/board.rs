@@ -1,0 +1,26 @@
+//! The QEMU `mps2-an500` board (Cortex-M7) as the board image and the HIL
+//! rig both need to know it. Addresses from QEMU 7.2's memory map (`info
+//! mtree`); `memory.x` must agree.
+
+/// Where the model slot ([`sonomask_core::slot`]) sits: the last MiB of
+/// the 4 MiB ZBT SSRAM1 that stands in for the cart's flash. The HIL rig
+/// loads a slot file there with `-device loader,file=…,addr=…`.
+pub const MODEL_SLOT_ADDR: u32 = 0x0030_0000;
+/// Bytes of the model slot.
+pub const MODEL_SLOT_LEN: usize = 1 << 20;
+/// UART0 (CMSDK APB UART), QEMU's first `-serial`.
+pub const UART0_ADDR: u32 = 0x4000_4000;
+/// FPGA IO block; its LED register (offset 0) bit 0 is the fault line.
+pub const FPGAIO_ADDR: u32 = 0x4002_8000;
+/// The frame buffer holds a 1024×768 RGB frame, the largest the synthetic
+/// generator draws (2.25 MiB of the board's 4 MiB RAM).
+pub const FRAME_BUFFER_BYTES: usize = 1024 * 768 * 3;
+/// Engine arena reserved (the architecture's budget).
+pub const ARENA_BYTES: usize = 256 * 1024;
+/// Largest network map (input or output pixels) the board's buffers hold.
+pub const MAX_MAP_PIXELS: usize = 128 * 96;
+
+/// Stage marks: the board image executes `movw r12, #(STAGE_MARK_BASE +
+/// stage)` at the start of each [`crate::Stage`]; the instruction-counting
+/// plugin (`firmware/qemu-plugin/`) recognises exactly that instruction.
+pub const STAGE_MARK_BASE: u16 = 0x5A50;
