@@ -21,8 +21,8 @@ pub mod blob;
 pub mod engine;
 pub mod preprocess;
 pub mod quant;
-pub mod thumbnail;
 pub mod slot;
+pub mod thumbnail;
 pub mod wire;
 
 pub use blob::{BlobError, EncodeError, ModelDesc, SignaturePolicy, encode_into, sign_into};

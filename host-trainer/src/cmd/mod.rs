@@ -5,6 +5,7 @@ mod annotate;
 mod check;
 mod demo;
 mod eval;
+mod hil;
 mod ingest;
 mod inspect;
 mod keygen;
@@ -48,6 +49,7 @@ enum Command {
     Keygen(keygen::Args),
     Inspect(inspect::Args),
     Demo(demo::Args),
+    Hil(hil::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -67,5 +69,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keygen(a) => keygen::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Hil(a) => hil::run(a),
     }
 }
