@@ -21,8 +21,8 @@ use embedded_hal::digital::OutputPin;
 use sonomask_core::blob::SignaturePolicy;
 use sonomask_core::engine::SignatureStatus;
 use sonomask_core::fit::{self, FitOptions, FitScratch};
-use sonomask_core::preprocess::luma_thumbnail;
 use sonomask_core::slot::{SlotError, slot_blob};
+use sonomask_core::thumbnail::frame_to_input;
 use sonomask_core::wire::{FaultCode, Implausibility, ModelStatus};
 use sonomask_core::{
     BlobError, FrameLayout, Model, Regions, RowSpans, engine, intersect_spans, mask_rows_in_place,
@@ -66,8 +66,6 @@ impl Probe for NoProbe {
 pub struct Workspace<'w> {
     /// The engine's arena ([`Model::arena_bytes`]).
     pub arena: &'w mut [u8],
-    /// Luma thumbnail, the model's input size.
-    pub thumb: &'w mut [u8],
     /// Quantised input, the model's input size.
     pub input: &'w mut [i8],
     /// Logits, the model's output size.
@@ -87,7 +85,6 @@ impl Workspace<'_> {
         let o = model.output_shape();
         let need = fit::scratch_len(o.w as usize, o.h as usize);
         self.arena.len() >= model.arena_bytes()
-            && self.thumb.len() >= n_in
             && self.input.len() >= n_in
             && self.logits.len() >= n_out
             && self.map.len() >= n_out
@@ -350,13 +347,14 @@ impl<'m, 'w, P: OutputPin> Pipeline<'m, 'w, P> {
         } = self;
         let model = model.as_ref().map_err(|f| *f)?;
         let inp = model.input_shape();
-        let (iw, ih) = (inp.w as usize, inp.h as usize);
-        let n_in = iw * ih;
-        luma_thumbnail(frame, layout, &mut ws.thumb[..n_in], iw, ih)
+        let n_in = inp.w as usize * inp.h as usize;
+        // A frame smaller than the network's input would be upsampled: no
+        // cart produces one, so it is a format the pipeline does not know.
+        if layout.width < inp.w || layout.height < inp.h {
+            return Err(FaultCode::UnsupportedFrame);
+        }
+        frame_to_input(model, frame, layout, &mut ws.input[..n_in])
             .map_err(|_| FaultCode::UnsupportedFrame)?;
-        model
-            .quantize_input_u8(&ws.thumb[..n_in], &mut ws.input[..n_in])
-            .map_err(FaultCode::Inference)?;
 
         probe.mark(Stage::Inference);
         let out = model.output_shape();

@@ -104,7 +104,6 @@ pub fn slot(blob: &[u8]) -> Vec<u8> {
 /// Buffers for a [`Workspace`].
 pub struct OwnedWorkspace {
     arena: Vec<u8>,
-    thumb: Vec<u8>,
     input: Vec<i8>,
     logits: Vec<i8>,
     map: Vec<u8>,
@@ -117,7 +116,6 @@ impl OwnedWorkspace {
     pub fn new(map_pixels: usize, arena: usize) -> Self {
         Self {
             arena: vec![0; arena],
-            thumb: vec![0; map_pixels],
             input: vec![0; map_pixels],
             logits: vec![0; map_pixels],
             map: vec![0; map_pixels],
@@ -129,7 +127,6 @@ impl OwnedWorkspace {
     pub fn ws(&mut self) -> Workspace<'_> {
         Workspace {
             arena: &mut self.arena,
-            thumb: &mut self.thumb,
             input: &mut self.input,
             logits: &mut self.logits,
             map: &mut self.map,

@@ -19,7 +19,6 @@ pub mod morph;
 
 pub mod blob;
 pub mod engine;
-pub mod preprocess;
 pub mod quant;
 pub mod slot;
 pub mod thumbnail;

@@ -12,7 +12,6 @@ use sonomask_firmware::pipeline::Workspace;
 /// Owned buffers for a [`Workspace`], as large as the board's.
 pub struct OwnedWorkspace {
     arena: Vec<u8>,
-    thumb: Vec<u8>,
     input: Vec<i8>,
     logits: Vec<i8>,
     map: Vec<u8>,
@@ -32,7 +31,6 @@ impl OwnedWorkspace {
     pub fn new() -> Self {
         Self {
             arena: vec![0; ARENA_BYTES],
-            thumb: vec![0; MAX_MAP_PIXELS],
             input: vec![0; MAX_MAP_PIXELS],
             logits: vec![0; MAX_MAP_PIXELS],
             map: vec![0; MAX_MAP_PIXELS],
@@ -45,7 +43,6 @@ impl OwnedWorkspace {
     pub fn ws(&mut self) -> Workspace<'_> {
         Workspace {
             arena: &mut self.arena,
-            thumb: &mut self.thumb,
             input: &mut self.input,
             logits: &mut self.logits,
             map: &mut self.map,

@@ -22,7 +22,6 @@ use crate::uart::CmsdkUart;
 
 static mut FRAME: [u8; FRAME_BUFFER_BYTES] = [0; FRAME_BUFFER_BYTES];
 static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
-static mut THUMB: [u8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
 static mut INPUT: [i8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
 static mut LOGITS: [i8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
 static mut MAP: [u8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
@@ -145,7 +144,6 @@ fn main() -> ! {
             &mut *addr_of_mut!(FRAME),
             Workspace {
                 arena: &mut *addr_of_mut!(ARENA),
-                thumb: &mut *addr_of_mut!(THUMB),
                 input: &mut *addr_of_mut!(INPUT),
                 logits: &mut *addr_of_mut!(LOGITS),
                 map: &mut *addr_of_mut!(MAP),
