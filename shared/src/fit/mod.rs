@@ -668,18 +668,34 @@ fn fit_component(
         right: &edges.right[..b.rows[RIGHT]],
         ..edges
     };
-    let mut best = fit_rect(&rows, &b, tol, &win, &mut rng)
-        .ok()
-        .map(|r| (score(&Region::Rect(r)) + 1e-3, Region::Rect(r)));
+    let rect = fit_rect(&rows, &b, tol, &win, &mut rng).ok();
+    let mut best = rect.map(|r| (score(&Region::Rect(r)) + 1e-3, Region::Rect(r)));
+    let left = ransac_line(edges.left, tol, &mut rng);
+    let right = ransac_line(edges.right, tol, &mut rng);
+    // A fan cut by a straight vertical side (the frame border, or the pane
+    // of a dual screen) shows a vertical side line instead of an edge: it
+    // is also located from its arcs, with hidden edges, and cut where the
+    // rectangle found that side as well as by the window.
+    let vertical = |l: Option<Line>| l.is_some_and(|l| l.angle().abs() < VERTICAL_SIDE);
+    let (cut_left, cut_right) = (vertical(left), vertical(right));
+    let side_cut = rect.filter(|_| cut_left || cut_right).map(|r| Rect {
+        x0: if cut_left { r.x0.max(win.x0) } else { win.x0 },
+        x1: if cut_right { r.x1.min(win.x1) } else { win.x1 },
+        ..win
+    });
     let mut first_err = None;
     let mut consider = |fan: Result<Fan, FitError>| match fan {
         Ok(mut f) => {
             if exceeds(&f, &win) {
                 f.clip = Some(win);
             }
-            let s = score(&Region::Fan(f));
-            if best.is_none_or(|(bs, _)| s > bs) {
-                best = Some((s, Region::Fan(f)));
+            // The cut fan is the more flexible shape: it must win clearly.
+            let cut = side_cut.map(|c| (Fan { clip: Some(c), ..f }, CUT_FAN_MARGIN));
+            for (f, margin) in core::iter::once((f, 0.0)).chain(cut) {
+                let s = score(&Region::Fan(f)) - margin;
+                if best.is_none_or(|(bs, _)| s > bs) {
+                    best = Some((s, Region::Fan(f)));
+                }
             }
         }
         Err(e) => {
@@ -692,15 +708,13 @@ fn fit_component(
         tol,
         frame: Some(&frame),
     };
-    let left = ransac_line(edges.left, tol, &mut rng);
-    let right = ransac_line(edges.right, tol, &mut rng);
     if let (Some(l), Some(r)) = (left, right) {
         let apex = l.intersect(&r).ok_or(FitError::NoFit);
         consider(apex.and_then(|a| finish_fan(&input, &mut rng, a, &l, &r)));
     } else {
         consider(Err(FitError::TooFewPoints));
     }
-    if b.clipped[LEFT] > 0 || b.clipped[RIGHT] > 0 {
+    if b.clipped[LEFT] > 0 || b.clipped[RIGHT] > 0 || side_cut.is_some() {
         for arc in [edges.arc, edges.top] {
             let Some(centre) = ransac_circle(arc, tol, &mut rng) else {
                 continue;
@@ -799,6 +813,12 @@ fn fit_rect(
         Err(FitError::NoFit)
     }
 }
+
+/// A side line within this angle (radians) of the vertical may be a cut
+/// side (of a clipped fan or a rectangle) rather than a fan edge.
+const VERTICAL_SIDE: f32 = 0.05;
+/// IoU a fan cut at a vertical side must gain over the other candidates.
+const CUT_FAN_MARGIN: f32 = 0.01;
 
 /// Fewest inliers a flat top or inner arc needs to count.
 const MIN_TOP_INLIERS: usize = 3;

@@ -600,6 +600,39 @@ fn touching_dual_panes_are_cut_at_the_seam() {
     }
 }
 
+/// A wide curvilinear fan cut by vertical pane sides well inside the frame
+/// (a dual screen's left pane): both sides are straight, neither touches
+/// the frame border, and the top and bottom are arcs. The fit must find
+/// the cut fan, not the rectangle around it.
+#[test]
+fn fan_cut_by_vertical_sides_inside_the_frame_stays_a_fan() {
+    let (mw, mh) = (80usize, 64usize);
+    let opts = FitOptions::upscaled(mw, mh, W, H);
+    let truth = Regions::one(Region::Fan(Fan {
+        apex_x: 180.0,
+        apex_y: -120.0,
+        angle_left: -0.55,
+        angle_right: 0.55,
+        r_inner: 190.0,
+        r_outer: 560.0,
+        flat_top: None,
+        clip: Some(Rect::new(30.0, 0.0, 320.0, H as f32)),
+    }));
+    let map = coarse_map(&truth, mw, mh, &opts);
+    let fit = fit_map(&map, mw, mh, &opts).unwrap();
+    assert_eq!(fit.len(), 1, "{fit:?}");
+    let Region::Fan(f) = fit.iter().next().unwrap() else {
+        panic!("{fit:?}")
+    };
+    let clip = f.clip.expect("cut at the sides");
+    assert!(
+        (clip.x0 - 30.0).abs() < 8.0 && (clip.x1 - 320.0).abs() < 8.0,
+        "{clip:?}"
+    );
+    let d = boundary_distance(&raster(&fit, W, H), &raster(&truth, W, H), W, H);
+    assert!(d < 6.0, "boundary distance {d}: {fit:?}");
+}
+
 /// A fan whose coarse map runs into the strip below it through a blurred
 /// bridge: one component, cut between fan and strip.
 #[test]
