@@ -32,6 +32,9 @@ pub enum RecipeError {
     Train(#[from] TrainError),
     #[error(transparent)]
     Eval(#[from] EvalError),
+    /// Settings that make no sense (e.g. zero rounds).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// What the recipe runs on and how.

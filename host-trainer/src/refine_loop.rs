@@ -25,29 +25,16 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::dataset::{self, Dataset, DatasetError};
-use crate::journal::{self, JournalError};
-use crate::oracle::{self, CheckParams, OracleError};
+use crate::journal;
+use crate::oracle::{self, CheckParams};
 use crate::recipe::{self, RecipeError};
 use crate::train::inference::{self, Predictor};
 use crate::train::training::{self, TrainRequest, TrainingConfig};
-use crate::train::{self as trainer, DeviceChoice, TrainError};
+use crate::train::{self as trainer, DeviceChoice};
 
-/// Errors of the refinement loop.
-#[derive(Debug, thiserror::Error)]
-pub enum LoopError {
-    #[error(transparent)]
-    Dataset(#[from] DatasetError),
-    #[error(transparent)]
-    Journal(#[from] JournalError),
-    #[error(transparent)]
-    Oracle(#[from] OracleError),
-    #[error(transparent)]
-    Train(#[from] TrainError),
-    #[error(transparent)]
-    Recipe(#[from] RecipeError),
-    #[error("{0}")]
-    Invalid(String),
-}
+/// Errors of the refinement loop: those of the recipe's stages it chains,
+/// plus bad settings ([`RecipeError::Invalid`]).
+pub type LoopError = RecipeError;
 
 /// What the loop runs on.
 pub struct LoopConfig {
@@ -134,13 +121,13 @@ fn labels_name(round: usize) -> String {
 /// Runs (or resumes) the loop.
 pub fn run(cfg: &LoopConfig, on_event: &mut dyn FnMut(Event<'_>)) -> Result<Outcome, LoopError> {
     if cfg.rounds == 0 {
-        return Err(LoopError::Invalid("--rounds must be at least 1".into()));
+        return Err(RecipeError::Invalid("--rounds must be at least 1".into()));
     }
     let data = Dataset::open(&cfg.data)?;
     let test = cfg.test.as_deref().map(Dataset::open).transpose()?;
     let hq = labelled(&data, &cfg.hq)?;
     if hq.is_empty() {
-        return Err(LoopError::Invalid(format!(
+        return Err(RecipeError::Invalid(format!(
             "no human-drawn label in {} names a clip of {}",
             cfg.hq.display(),
             cfg.data.display()
