@@ -40,7 +40,7 @@ impl Default for Limits {
         Self {
             min_area: 0.03,
             max_area: 0.98,
-            min_opening: 0.2,
+            min_opening: sonomask_core::fit::MIN_FAN_OPENING,
             apex_x_margin: 1.0,
             apex_above: 4.0,
             apex_below: 0.5,

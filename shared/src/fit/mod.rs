@@ -685,6 +685,11 @@ fn fit_component(
     });
     let mut first_err = None;
     let mut consider = |fan: Result<Fan, FitError>| match fan {
+        // Parallel sides in disguise (a rectangle seen as a far-apex fan):
+        // no probe opens this little, and the cart rejects such a fan.
+        Ok(f) if f.opening() < MIN_FAN_OPENING => {
+            first_err.get_or_insert(FitError::NoFit);
+        }
         Ok(mut f) => {
             if exceeds(&f, &win) {
                 f.clip = Some(win);
@@ -817,6 +822,9 @@ fn fit_rect(
 /// A side line within this angle (radians) of the vertical may be a cut
 /// side (of a clipped fan or a rectangle) rather than a fan edge.
 const VERTICAL_SIDE: f32 = 0.05;
+/// Narrowest fan opening (radians) a fit may return; the firmware's
+/// plausibility check refuses narrower ones (its default `min_opening`).
+pub const MIN_FAN_OPENING: f32 = 0.2;
 /// IoU a fan cut at a vertical side must gain over the other candidates.
 const CUT_FAN_MARGIN: f32 = 0.01;
 
