@@ -1,12 +1,28 @@
 //! Progress bars that stay out of the way: drawn on stderr only when it is a
 //! terminal, so piped `--json` output and test logs stay clean.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Hides every bar and spinner created from now on (until called with
+/// `false`). An experiment runs whole pipelines, several at once with
+/// `--jobs`: their stage bars would overwrite each other and the
+/// experiment's own bar, which is created before this is switched on.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::SeqCst);
+}
+
+fn hidden() -> bool {
+    QUIET.load(Ordering::SeqCst) || !std::io::IsTerminal::is_terminal(&std::io::stderr())
+}
 
 /// A bar over `len` items with a label, hidden when stderr is not a terminal.
 pub fn bar(len: u64, label: &str) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    if hidden() {
         pb.set_draw_target(ProgressDrawTarget::hidden());
     }
     pb.set_style(
@@ -34,7 +50,7 @@ pub fn bar_with_message(len: u64, label: &str) -> ProgressBar {
 /// Hidden when stderr is not a terminal.
 pub fn spinner(label: &str) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    if hidden() {
         pb.set_draw_target(ProgressDrawTarget::hidden());
     }
     pb.set_style(

@@ -5,6 +5,7 @@
 //! exposes (`weak-label`, `check`, `annotate`, `train`, `predict`, `eval`),
 //! so the recipe is exactly what a user would type.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -97,20 +98,7 @@ impl Recipe {
 
         on_stage("simulated check");
         let journal = w.join("checks.jsonl");
-        let checked = oracle::check(
-            &pool,
-            &weak_dir,
-            self.weak.name(),
-            &self.check,
-            &journal,
-            &|| {},
-        )?;
-        let decisions = journal::read(&journal)?;
-        let rejected = journal::standing(&decisions, self.weak.name())
-            .into_iter()
-            .filter(|(_, v)| *v == Verdict::Reject)
-            .map(|(c, _)| c)
-            .collect();
+        let checked = simulated_check(&pool, &weak_dir, self.weak, &self.check, &journal)?;
 
         on_stage("simulated drawing");
         let hq = w.join("hq");
@@ -118,7 +106,7 @@ impl Recipe {
             &pool,
             &hq,
             &AnnotateParams {
-                prefer: rejected,
+                prefer: checked.rejected.clone(),
                 ..self.annotate.clone()
             },
             &|| {},
@@ -126,23 +114,36 @@ impl Recipe {
 
         on_stage("pretraining");
         let pre = w.join("pretrain.bpk");
-        let pretrain = self.train_and_score(
+        let pretrain = train_and_score(
             &pool,
             &test,
-            &weak_dir,
-            Some(&journal),
-            None,
-            &pre,
-            &self.pretrain,
+            TrainStep {
+                labels: &weak_dir,
+                decisions: Some(&journal),
+                init: None,
+                out: &pre,
+                config: &self.pretrain,
+            },
+            self.device,
         )?;
         on_stage("refining");
         let refined = w.join("refine.bpk");
-        let refine =
-            self.train_and_score(&pool, &test, &hq, None, Some(&pre), &refined, &self.refine)?;
+        let refine = train_and_score(
+            &pool,
+            &test,
+            TrainStep {
+                labels: &hq,
+                decisions: None,
+                init: Some(&pre),
+                out: &refined,
+                config: &self.refine,
+            },
+            self.device,
+        )?;
         Ok(RecipeReport {
             weak_on_test,
-            checked: checked.checked + checked.already_decided,
-            accepted: journal::accepted(&decisions, |l| l == self.weak.name()).len(),
+            checked: checked.checked,
+            accepted: checked.accepted,
             check_seconds: checked.human_seconds,
             drawn: drawn.drawn,
             draw_seconds: drawn.human_seconds,
@@ -150,42 +151,116 @@ impl Recipe {
             refine,
         })
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn train_and_score(
-        &self,
-        pool: &Dataset,
-        test: &Dataset,
-        labels: &Path,
-        decisions: Option<&Path>,
-        init: Option<&Path>,
-        out: &Path,
-        config: &TrainingConfig,
-    ) -> Result<Stage, RecipeError> {
-        let t0 = Instant::now();
-        let meta = training::train(
-            TrainRequest {
-                data: pool,
-                labels,
-                decisions,
-                init,
-                out,
-                device: self.device,
-                config: config.clone(),
-            },
-            &mut |_| {},
-        )?;
-        let train_s = t0.elapsed().as_secs_f64();
-        let masks = out.with_extension("test-masks");
-        let test_score = score_model(out, test, &masks, self.device)?;
-        Ok(Stage {
-            model: out.to_path_buf(),
-            test: test_score,
-            train_s,
-            images_per_s: meta.images_per_s,
-            epochs: meta.epochs.len(),
-        })
-    }
+/// The reviewer's verdicts after a simulated check.
+#[derive(Clone, Debug, Serialize)]
+pub struct Checked {
+    /// Clips with a standing decision (checked now or before).
+    pub checked: usize,
+    pub accepted: usize,
+    /// Clips whose label the reviewer rejected: where drawing helps most.
+    pub rejected: BTreeSet<String>,
+    /// Review time booked in the journal for this label set.
+    pub human_seconds: f64,
+}
+
+/// Lets the simulated reviewer check `method`'s labels in `labels` (a folder
+/// named after the method, as `sonomask check` expects) and reads the
+/// standing verdicts and booked time back from `journal`.
+pub fn simulated_check(
+    pool: &Dataset,
+    labels: &Path,
+    method: Method,
+    params: &CheckParams,
+    journal: &Path,
+) -> Result<Checked, RecipeError> {
+    oracle::check(pool, labels, method.name(), params, journal, &|| {})?;
+    let decisions = journal::read(journal)?;
+    let standing = journal::standing(&decisions, method.name());
+    Ok(Checked {
+        checked: standing.len(),
+        accepted: standing.values().filter(|v| **v == Verdict::Accept).count(),
+        rejected: standing
+            .into_iter()
+            .filter(|(_, v)| *v == Verdict::Reject)
+            .map(|(c, _)| c)
+            .collect(),
+        human_seconds: decisions
+            .iter()
+            .filter(|d| d.labels == method.name())
+            .map(|d| d.seconds)
+            .sum(),
+    })
+}
+
+/// One training run: what it learns from and where the checkpoint goes.
+pub struct TrainStep<'a> {
+    /// Keep masks, `<clip>.png`.
+    pub labels: &'a Path,
+    /// A journal: train only on the clips accepted there.
+    pub decisions: Option<&'a Path>,
+    /// Start from this checkpoint instead of fresh weights.
+    pub init: Option<&'a Path>,
+    pub out: &'a Path,
+    pub config: &'a TrainingConfig,
+}
+
+/// A finished training run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trained {
+    pub model: PathBuf,
+    pub train_s: f64,
+    pub images_per_s: f64,
+    pub epochs: usize,
+    pub best_epoch: usize,
+}
+
+/// Trains on `pool` as `step` says (`sonomask train`).
+pub fn train(
+    pool: &Dataset,
+    step: TrainStep<'_>,
+    device: DeviceChoice,
+) -> Result<Trained, RecipeError> {
+    let t0 = Instant::now();
+    let meta = training::train(
+        TrainRequest {
+            data: pool,
+            labels: step.labels,
+            decisions: step.decisions,
+            init: step.init,
+            out: step.out,
+            device,
+            config: step.config.clone(),
+        },
+        &mut |_| {},
+    )?;
+    Ok(Trained {
+        model: step.out.to_path_buf(),
+        train_s: t0.elapsed().as_secs_f64(),
+        images_per_s: meta.images_per_s,
+        epochs: meta.epochs.len(),
+        best_epoch: meta.best_epoch,
+    })
+}
+
+/// [`train`], then [`score_model`] on `test` (masks beside the checkpoint).
+pub fn train_and_score(
+    pool: &Dataset,
+    test: &Dataset,
+    step: TrainStep<'_>,
+    device: DeviceChoice,
+) -> Result<Stage, RecipeError> {
+    let out = step.out.to_path_buf();
+    let trained = train(pool, step, device)?;
+    let test_score = score_model(&out, test, &out.with_extension("test-masks"), device)?;
+    Ok(Stage {
+        model: trained.model,
+        test: test_score,
+        train_s: trained.train_s,
+        images_per_s: trained.images_per_s,
+        epochs: trained.epochs,
+    })
 }
 
 /// Predicts `test` with the checkpoint `model` into `masks` and scores it.

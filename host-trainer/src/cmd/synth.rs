@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long, default_value_t = 7)]
     seed: u64,
     /// Frame size WxH for every clip (default: per clip, 640x480 to 1024x768).
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = synth::parse_size)]
     size: Option<(u32, u32)>,
     /// Comma-separated layouts to draw from.
     #[arg(
@@ -46,19 +46,6 @@ pub struct Args {
     /// Replace the contents of a non-empty output folder.
     #[arg(long)]
     force: bool,
-}
-
-/// Parses `WxH` with 64 ≤ W, H ≤ 4096.
-pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("{s:?}: expected WxH, e.g. 800x600"))?;
-    let parse = |v: &str| v.trim().parse::<u32>().map_err(|e| format!("{s:?}: {e}"));
-    let (w, h) = (parse(w)?, parse(h)?);
-    if !(64..=4096).contains(&w) || !(64..=4096).contains(&h) {
-        return Err(format!("{s:?}: width and height must be within 64..=4096"));
-    }
-    Ok((w, h))
 }
 
 /// Refuses to write into a non-empty folder unless `force`, in which case

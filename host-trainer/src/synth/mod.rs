@@ -159,6 +159,19 @@ pub struct SynthConfig {
     pub layouts: Vec<Layout>,
 }
 
+/// Parses `WxH` with 64 ≤ W, H ≤ 4096.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("{s:?}: expected WxH, e.g. 800x600"))?;
+    let parse = |v: &str| v.trim().parse::<u32>().map_err(|e| format!("{s:?}: {e}"));
+    let (w, h) = (parse(w)?, parse(h)?);
+    if !(64..=4096).contains(&w) || !(64..=4096).contains(&h) {
+        return Err(format!("{s:?}: width and height must be within 64..=4096"));
+    }
+    Ok((w, h))
+}
+
 impl Default for SynthConfig {
     fn default() -> Self {
         Self {
