@@ -1,10 +1,11 @@
 //! sonomask host library: the dataset format, the synthetic echo generator,
 //! DICOM/PNG reading, the weak labelers, evaluation, training, the
-//! review and annotation web UI and the HIL rig. The `sonomask` binary is a
-//! thin CLI over these modules.
+//! review and annotation web UI, the HIL rig and repeated-run experiments.
+//! The `sonomask` binary is a thin CLI over these modules.
 
 pub mod dataset;
 pub mod evaluate;
+pub mod experiment;
 pub mod hil;
 pub mod hq;
 pub mod ingest;

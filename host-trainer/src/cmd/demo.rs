@@ -4,6 +4,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use sonomask::dataset::Dataset;
 use sonomask::evaluate::Summary;
+use sonomask::experiment::config;
+use sonomask::experiment::shard::Shard;
 use sonomask::oracle::{AnnotateParams, CheckParams};
 use sonomask::recipe::Recipe;
 use sonomask::synth::SynthConfig;
@@ -19,8 +21,10 @@ use sonomask::{evaluate, progress, synth_io};
 /// simulated annotator draw a small set (rejected clips first), pretrains
 /// the network on the accepted labels, refines it on the drawn set, and
 /// scores weak labels, pretrained and refined models on the test set.
-/// Prints a summary and writes a contact sheet. Run from the repository
-/// root with no arguments.
+/// Prints a summary and writes a contact sheet. Ends with the quick
+/// repeated-run experiment (experiments/quick.toml: the method against the
+/// threshold labels over 3 seeds, t-tests, report and plots). Run from the
+/// repository root with no arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Working folder for the demo's data, labels, models and pictures (replaced).
@@ -50,7 +54,13 @@ pub struct Args {
     /// Backend: flex (CPU), cuda or tch (need the Cargo feature of that name).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
+    /// Skip the closing quick experiment.
+    #[arg(long)]
+    no_experiment: bool,
 }
+
+/// `experiments/quick.toml`, built in so the demo runs from any folder.
+const QUICK_EXPERIMENT: &str = include_str!("../../../experiments/quick.toml");
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
@@ -165,17 +175,47 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         r.refine.model.display()
     );
     println!();
+    println!("check the weak labels yourself in the browser (one key per clip):");
+    println!("  {}", review_command(&args.out));
+    println!("or draw a few HQ labels by dragging fan handles:");
+    println!("  {}", annotate_command(&args.out));
+
+    if !args.no_experiment {
+        quick_experiment(&args.out, args.device)?;
+    }
+    println!();
     println!(
         "done in {:.1} s; outputs in {}",
         t0.elapsed().as_secs_f64(),
         args.out.display()
     );
-    println!();
-    println!("check the weak labels yourself in the browser (one key per clip):");
-    println!("  {}", review_command(&args.out));
-    println!("or draw a few HQ labels by dragging fan handles:");
-    println!("  {}", annotate_command(&args.out));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The quick experiment into `OUT/quick/runs` (finished jobs there are
+/// reused) and its report into `OUT/quick/report`.
+fn quick_experiment(out: &std::path::Path, device: DeviceChoice) -> anyhow::Result<()> {
+    let mut cfg = config::parse(QUICK_EXPERIMENT)
+        .map_err(anyhow::Error::msg)
+        .context("experiments/quick.toml")?;
+    cfg.device = device;
+    println!();
+    println!(
+        "repeated runs (experiments/quick.toml): {} over {} seeds, compared with t-tests",
+        cfg.arms
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        cfg.seeds.len()
+    );
+    let runs = out.join("quick").join("runs");
+    super::experiment::run_jobs(&cfg, &runs, Shard::ALL, 1, false)?;
+    let (loaded, report, written) =
+        super::experiment::write_report(&runs, &out.join("quick").join("report"))?;
+    println!();
+    super::experiment::print_report(&loaded, &report, &written);
+    Ok(())
 }
 
 fn print_header(first: &str) {

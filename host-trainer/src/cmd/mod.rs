@@ -6,6 +6,7 @@ mod check;
 mod demo;
 mod eval;
 mod hil;
+mod experiment;
 mod ingest;
 mod inspect;
 mod keygen;
@@ -46,6 +47,8 @@ enum Command {
     #[command(subcommand)]
     Stats(stats::Command),
     Quantize(quantize::Args),
+    #[command(subcommand)]
+    Experiment(experiment::Command),
     Keygen(keygen::Args),
     Inspect(inspect::Args),
     Demo(demo::Args),
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Loop(a) => refine_loop::run(a),
         Command::Stats(c) => stats::run(c),
         Command::Quantize(a) => quantize::run(a),
+        Command::Experiment(c) => experiment::run(c),
         Command::Keygen(a) => keygen::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),
