@@ -214,6 +214,7 @@ fn help_names_every_subcommand() {
         "loop",
         "stats",
         "quantize",
+        "experiment",
     ] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }

@@ -96,6 +96,13 @@ pub fn run_jobs(
         jobs,
         out.display()
     );
+    println!(
+        "  data: pool of {} clips, test set of {} ({} frames each) in {} (generated once, then reused)",
+        cfg.data.pool_clips,
+        cfg.data.test_clips,
+        cfg.data.frames,
+        out.join("data").display()
+    );
     let bar: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
     let with_bar = |f: &dyn Fn(&indicatif::ProgressBar)| {
         if let Ok(b) = bar.lock()
