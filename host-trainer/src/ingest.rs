@@ -72,7 +72,16 @@ pub fn looks_like_dicom(path: &Path) -> bool {
 /// A panic inside the DICOM parser or a codec on a malformed file is caught
 /// and reported as [`IngestError::Pixels`] rather than ending the run.
 pub fn read_dicom(path: &Path) -> Result<Frames, IngestError> {
-    std::panic::catch_unwind(|| read_dicom_inner(path)).unwrap_or_else(|panic| {
+    catch_decoder_panic(path, || read_dicom_inner(path))
+}
+
+/// Runs `f`, turning a panic inside the DICOM parser or a codec (malformed
+/// input) into [`IngestError::Pixels`] naming `path`.
+pub fn catch_decoder_panic<T>(
+    path: &Path,
+    f: impl FnOnce() -> Result<T, IngestError>,
+) -> Result<T, IngestError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
         let why = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -94,10 +103,13 @@ fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    // The decoded pixel data is relabelled after a codec ran; what the file
-    // itself says is needed to know what the samples really are.
-    let original_pi = obj
-        .element_opt(tags::PHOTOMETRIC_INTERPRETATION)
+    decode_frames(path, &obj, &pixels)
+}
+
+/// The photometric interpretation the file itself declares (dicom-rs
+/// relabels decoded data), trimmed; `None` when absent.
+pub fn declared_photometric(obj: &DefaultDicomObject) -> Option<String> {
+    obj.element_opt(tags::PHOTOMETRIC_INTERPRETATION)
         .ok()
         .flatten()
         .and_then(|e| e.to_str().ok())
@@ -105,6 +117,19 @@ fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {
             s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
                 .to_string()
         })
+}
+
+/// Every frame of an opened DICOM object as 8-bit grey or RGB, from its
+/// decoded pixel data (callers that also need the stored samples, such as
+/// `sonomask mask`, decode once and call this).
+pub fn decode_frames(
+    path: &Path,
+    obj: &DefaultDicomObject,
+    pixels: &DecodedPixelData<'_>,
+) -> Result<Frames, IngestError> {
+    // The decoded pixel data is relabelled after a codec ran; what the file
+    // itself says is needed to know what the samples really are.
+    let original_pi = declared_photometric(obj)
         .unwrap_or_else(|| pixels.photometric_interpretation().as_str().to_string());
     let ts = obj
         .meta()
@@ -113,10 +138,10 @@ fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {
         .to_string();
 
     if original_pi == "PALETTE COLOR" {
-        return read_palette(path, &obj, &pixels);
+        return read_palette(path, obj, pixels);
     }
     match pixels.samples_per_pixel() {
-        1 => read_mono(path, &pixels),
+        1 => read_mono(path, pixels),
         3 => {
             let label = pixels.photometric_interpretation().as_str().to_string();
             let color = effective_color(&original_pi, &label, &ts).ok_or_else(|| {
@@ -127,7 +152,7 @@ fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {
                     ),
                 }
             })?;
-            read_color(path, &pixels, color)
+            read_color(path, pixels, color)
         }
         spp => Err(IngestError::Unsupported {
             path: path.to_path_buf(),
@@ -607,8 +632,8 @@ fn descriptor(obj: &DefaultDicomObject, tag: Tag) -> Result<[u16; 3], String> {
     }
 }
 
-/// The three channel LUTs of a PALETTE COLOR object.
-fn palette_luts(obj: &DefaultDicomObject, signed: bool) -> Result<[ChannelLut; 3], String> {
+/// The three channel LUTs (red, green, blue) of a PALETTE COLOR object.
+pub fn palette_luts(obj: &DefaultDicomObject, signed: bool) -> Result<[ChannelLut; 3], String> {
     let channels = [
         (
             "red",

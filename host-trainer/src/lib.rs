@@ -10,6 +10,7 @@ pub mod hil;
 pub mod hq;
 pub mod ingest;
 pub mod journal;
+pub mod mask;
 pub mod model_file;
 pub mod oracle;
 pub mod progress;

@@ -31,7 +31,7 @@ pub struct Args {
 /// Adds `path` to `out`: a file named explicitly (`explicit`) always, a file
 /// met while recursing into a folder only if it looks like DICOM (magic) or
 /// is named .png/.jpg/.jpeg (any case).
-fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+pub(super) fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     if path.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(path)
             .with_context(|| format!("reading {}", path.display()))?

@@ -10,6 +10,7 @@ mod experiment;
 mod ingest;
 mod inspect;
 mod keygen;
+mod mask;
 mod predict;
 mod quantize;
 mod refine_loop;
@@ -43,6 +44,7 @@ enum Command {
     Annotate(annotate::Args),
     Train(train::Args),
     Predict(predict::Args),
+    Mask(mask::Args),
     Loop(refine_loop::Args),
     #[command(subcommand)]
     Stats(stats::Command),
@@ -66,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Annotate(a) => annotate::run(a),
         Command::Train(a) => train::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Mask(a) => mask::run(a),
         Command::Loop(a) => refine_loop::run(a),
         Command::Stats(c) => stats::run(c),
         Command::Quantize(a) => quantize::run(a),

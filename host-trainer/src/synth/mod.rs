@@ -405,6 +405,12 @@ pub fn generate_clip(cfg: &SynthConfig, index: usize) -> SynthClip {
     }
 }
 
+/// Writes a one-line label with its top-left corner at `(x, y)` in the
+/// contact sheets' built-in font; returns its width in pixels.
+pub fn draw_label(img: &mut RgbImage, x: f32, y: f32, text: &str, color: [u8; 3]) -> f32 {
+    draw::text(img, x, y, text, 1.0, color, false)
+}
+
 /// A grid of first-frame thumbnails, `columns` wide, each `thumb_width`
 /// pixels wide with its sector outline in yellow and its id underneath.
 pub fn contact_sheet(clips: &[&SynthClip], columns: usize, thumb_width: u32) -> RgbImage {

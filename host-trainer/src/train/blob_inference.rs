@@ -14,8 +14,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use sonomask_core::blob::{self, SignaturePolicy};
-use sonomask_core::engine::{self, Model};
-use sonomask_core::thumbnail;
+use sonomask_core::engine::{self, EngineError, Model};
+use sonomask_core::mask::FrameLayout;
+use sonomask_core::thumbnail::{self, ThumbnailError};
 
 use super::TrainError;
 use super::data;
@@ -88,7 +89,22 @@ impl<'m> EnginePredictor<'m> {
     }
 
     /// One frame's 8-bit probability map (stored bytes → thumbnail → engine
-    /// → table), reusing the caller's buffers.
+    /// → table) into `bufs.prob`, reusing the caller's buffers.
+    fn run_frame(
+        &self,
+        bytes: &[u8],
+        layout: FrameLayout,
+        bufs: &mut Buffers,
+    ) -> Result<(), FrameMapError> {
+        thumbnail::frame_to_input(self.model, bytes, layout, &mut bufs.input)
+            .map_err(FrameMapError::Thumbnail)?;
+        engine::run(self.model, &bufs.input, &mut bufs.arena, &mut bufs.logits)?;
+        self.model
+            .logits_to_probability_u8(&bufs.logits, &mut bufs.prob)?;
+        Ok(())
+    }
+
+    /// Frame `index` of a dataset clip into `bufs.prob`.
     fn frame_map(
         &self,
         data: &Dataset,
@@ -97,16 +113,13 @@ impl<'m> EnginePredictor<'m> {
         bufs: &mut Buffers,
     ) -> Result<(), TrainError> {
         let (bytes, layout) = data::load_frame_raw(data, entry, index)?;
-        thumbnail::frame_to_input(self.model, &bytes, layout, &mut bufs.input).map_err(|e| {
-            DatasetError::BadImage {
+        self.run_frame(&bytes, layout, bufs).map_err(|e| match e {
+            FrameMapError::Thumbnail(t) => TrainError::from(DatasetError::BadImage {
                 path: data.frame_path(&entry.id, index),
-                message: e.to_string(),
-            }
-        })?;
-        engine::run(self.model, &bufs.input, &mut bufs.arena, &mut bufs.logits)?;
-        self.model
-            .logits_to_probability_u8(&bufs.logits, &mut bufs.prob)?;
-        Ok(())
+                message: t.to_string(),
+            }),
+            FrameMapError::Engine(e) => TrainError::Engine(e),
+        })
     }
 
     /// A clip's averaged map and the number of frames averaged.
@@ -115,25 +128,77 @@ impl<'m> EnginePredictor<'m> {
         data: &Dataset,
         entry: &ClipEntry,
     ) -> Result<(Vec<u8>, usize), TrainError> {
-        let m = self.model;
-        let mut bufs = Buffers {
-            arena: vec![0u8; m.arena_bytes()],
-            input: vec![0i8; m.input_len()],
-            logits: vec![0i8; m.output_len()],
-            prob: vec![0u8; m.output_len()],
-        };
+        let mut bufs = Buffers::for_model(self.model);
         let frames = data::spread_frames(entry.frames, MAX_FRAMES);
-        let mut sum = vec![0u32; m.output_len()];
+        let mut sum = vec![0u32; self.model.output_len()];
         for &i in &frames {
             self.frame_map(data, entry, i, &mut bufs)?;
-            for (s, &p) in sum.iter_mut().zip(&bufs.prob) {
-                *s += u32::from(p);
-            }
+            add_map(&mut sum, &bufs.prob);
         }
-        let n = frames.len().max(1) as u32;
-        let map = sum.iter().map(|&s| ((s + n / 2) / n) as u8).collect();
-        Ok((map, frames.len()))
+        Ok((average_map(&sum, frames.len()), frames.len()))
     }
+
+    /// The map of frames held in memory, averaged over **every** frame
+    /// (`sonomask mask`: a clip's mask is fitted once from all its frames).
+    /// Frames run in parallel, each worker on its own arena; the integer
+    /// sum makes the result independent of the order and the thread count.
+    /// All frames share `layout`.
+    pub fn frames_map(
+        &self,
+        frames: &[&[u8]],
+        layout: FrameLayout,
+    ) -> Result<Vec<u8>, FrameMapError> {
+        let len = self.model.output_len();
+        let sum = frames
+            .par_iter()
+            .try_fold(
+                || (Buffers::for_model(self.model), vec![0u32; len]),
+                |(mut bufs, mut sum), bytes| {
+                    self.run_frame(bytes, layout, &mut bufs)?;
+                    add_map(&mut sum, &bufs.prob);
+                    Ok::<_, FrameMapError>((bufs, sum))
+                },
+            )
+            .map(|r| r.map(|(_, sum)| sum))
+            .try_reduce(
+                || vec![0u32; len],
+                |mut a, b| {
+                    add_map_u32(&mut a, &b);
+                    Ok(a)
+                },
+            )?;
+        Ok(average_map(&sum, frames.len()))
+    }
+}
+
+/// Why a frame held in memory gave no map.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameMapError {
+    /// The frame does not match its layout, or the model's input is not luma.
+    #[error("frame does not fit the model input: {0}")]
+    Thumbnail(ThumbnailError),
+    #[error("int8 engine: {0}")]
+    Engine(#[from] EngineError),
+}
+
+fn add_map(sum: &mut [u32], prob: &[u8]) {
+    for (s, &p) in sum.iter_mut().zip(prob) {
+        *s += u32::from(p);
+    }
+}
+
+fn add_map_u32(sum: &mut [u32], other: &[u32]) {
+    for (s, &p) in sum.iter_mut().zip(other) {
+        *s += p;
+    }
+}
+
+/// The mean of `n` summed maps, rounding half up (`n` = 0 gives zeros).
+fn average_map(sum: &[u32], n: usize) -> Vec<u8> {
+    let n = n.max(1) as u64;
+    sum.iter()
+        .map(|&s| ((u64::from(s) + n / 2) / n) as u8)
+        .collect()
 }
 
 /// Per-thread working memory of one clip.
@@ -142,6 +207,17 @@ struct Buffers {
     input: Vec<i8>,
     logits: Vec<i8>,
     prob: Vec<u8>,
+}
+
+impl Buffers {
+    fn for_model(m: &Model<'_>) -> Self {
+        Self {
+            arena: vec![0u8; m.arena_bytes()],
+            input: vec![0i8; m.input_len()],
+            logits: vec![0i8; m.output_len()],
+            prob: vec![0u8; m.output_len()],
+        }
+    }
 }
 
 impl CoarseMaps for EnginePredictor<'_> {

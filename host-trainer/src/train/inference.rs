@@ -108,6 +108,39 @@ pub fn probability_to_u8(prob: &[f32]) -> Vec<u8> {
         .collect()
 }
 
+/// The fit options that turn a `map_w × map_h` 0..=255 probability map
+/// covering the whole frame into regions of a `full_w × full_h` frame.
+pub fn map_fit_options(
+    map_w: usize,
+    map_h: usize,
+    full_w: u32,
+    full_h: u32,
+    keep_level: u8,
+) -> Result<FitOptions, FitError> {
+    let (fw, fh) = (
+        u16::try_from(full_w).map_err(|_| FitError::BadParameter)?,
+        u16::try_from(full_h).map_err(|_| FitError::BadParameter)?,
+    );
+    Ok(FitOptions {
+        threshold: keep_level,
+        ..FitOptions::upscaled(map_w, map_h, fw, fh)
+    })
+}
+
+/// The scan regions the shared fit finds in a coarse map (see
+/// [`map_fit_options`]); [`mask_from_map`] rasterises exactly these.
+pub fn regions_from_map(
+    map: &[u8],
+    map_w: usize,
+    map_h: usize,
+    full_w: u32,
+    full_h: u32,
+    keep_level: u8,
+) -> Result<sonomask_core::Regions, FitError> {
+    let opts = map_fit_options(map_w, map_h, full_w, full_h, keep_level)?;
+    crate::weak::fit_regions(map, map_w, map_h, &opts)
+}
+
 /// Fits regions to a `map_w × map_h` 0..=255 probability map covering the
 /// whole frame and rasterises them at `full_w × full_h` (255 = keep).
 pub fn mask_from_map(
@@ -118,19 +151,8 @@ pub fn mask_from_map(
     full_h: u32,
     keep_level: u8,
 ) -> Result<GrayImage, FitError> {
-    let (fw, fh) = (
-        u16::try_from(full_w).map_err(|_| FitError::BadParameter)?,
-        u16::try_from(full_h).map_err(|_| FitError::BadParameter)?,
-    );
-    crate::weak::fit_mask(
-        map,
-        map_w,
-        map_h,
-        &FitOptions {
-            threshold: keep_level,
-            ..FitOptions::upscaled(map_w, map_h, fw, fh)
-        },
-    )
+    let opts = map_fit_options(map_w, map_h, full_w, full_h, keep_level)?;
+    crate::weak::fit_mask(map, map_w, map_h, &opts)
 }
 
 /// The outcome for one clip.

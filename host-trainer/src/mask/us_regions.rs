@@ -1,0 +1,325 @@
+//! The DICOM Sequence of Ultrasound Regions (0018,6011) as a prior on, and a
+//! cross-check of, the fitted keep mask.
+//!
+//! Scanners declare the rectangles that hold image data (2D, M-mode,
+//! spectral Doppler) and those that hold waveforms (ECG) or graphics (grey
+//! and colour bars). The declared image rectangles bound where scan data can
+//! be, so each fitted region is clipped to the image rectangle it overlaps
+//! most (plus a small margin); a fit that keeps much outside every image
+//! rectangle, or that misses a declared image rectangle, disagrees with the
+//! scanner and fails closed. The declaration is not trusted blindly: it is
+//! ignored when it does not fit the frame (a file downscaled after export
+//! keeps the original coordinates), and it never creates a region the
+//! model did not find. Region Data Type and Spatial Format values are those
+//! of PS3.3 C.8.5.5.1.
+
+use dicom_dictionary_std::tags;
+use dicom_object::DefaultDicomObject;
+use serde::Serialize;
+use sonomask_core::{Rect, Region, Regions};
+
+/// One item of the Sequence of Ultrasound Regions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct UsRegion {
+    /// Region Spatial Format (0018,6012): 1 2D, 2 M-mode, 3 spectral,
+    /// 4 waveform, 5 graphics, 0 none.
+    pub spatial_format: u16,
+    /// Region Data Type (0018,6014): 1 tissue, 2 colour flow, 3/4 PW/CW
+    /// Doppler, 0x0A ECG trace, 0x0D grey bar, 0x0E colour bar, …
+    pub data_type: u16,
+    /// Region Location Min X0 / Min Y0 / Max X1 / Max Y1 (inclusive).
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
+
+impl UsRegion {
+    /// Whether the region holds scan data (2D, M-mode or spectral).
+    pub fn holds_scan_data(&self) -> bool {
+        matches!(self.spatial_format, 1..=3)
+    }
+
+    /// The region as a half-open rectangle grown by `margin` pixels.
+    pub fn rect(&self, margin: f32) -> Rect {
+        Rect::new(
+            self.x0 as f32 - margin,
+            self.y0 as f32 - margin,
+            self.x1 as f32 + 1.0 + margin,
+            self.y1 as f32 + 1.0 + margin,
+        )
+    }
+
+    fn area(&self) -> u64 {
+        u64::from(self.x1.saturating_sub(self.x0) + 1)
+            * u64::from(self.y1.saturating_sub(self.y0) + 1)
+    }
+}
+
+/// The regions a file declares; malformed items (missing or inverted
+/// coordinates) are left out.
+pub fn read(obj: &DefaultDicomObject) -> Vec<UsRegion> {
+    let Some(seq) = obj
+        .element_opt(tags::SEQUENCE_OF_ULTRASOUND_REGIONS)
+        .ok()
+        .flatten()
+    else {
+        return Vec::new();
+    };
+    let Some(items) = seq.items() else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let int = |tag| -> Option<u32> {
+                item.element_opt(tag)
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.to_int::<u32>().ok())
+            };
+            let r = UsRegion {
+                spatial_format: u16::try_from(int(tags::REGION_SPATIAL_FORMAT)?).ok()?,
+                data_type: u16::try_from(int(tags::REGION_DATA_TYPE)?).ok()?,
+                x0: int(tags::REGION_LOCATION_MIN_X0)?,
+                y0: int(tags::REGION_LOCATION_MIN_Y0)?,
+                x1: int(tags::REGION_LOCATION_MAX_X1)?,
+                y1: int(tags::REGION_LOCATION_MAX_Y1)?,
+            };
+            (r.x0 <= r.x1 && r.y0 <= r.y1).then_some(r)
+        })
+        .collect()
+}
+
+/// Pixels of slack around a declared rectangle (scanners round their
+/// coordinates; the fit's edge sits within a pixel or two).
+pub const MARGIN: f32 = 2.0;
+
+/// A declared image rectangle smaller than this fraction of the frame is not
+/// required to be kept (an inset, a tiny preview).
+pub const MIN_REQUIRED_AREA: f64 = 0.01;
+
+/// A declared image rectangle counts as missed when less than this fraction
+/// of it is kept. A fan covers about half of its bounding box or more (a
+/// 60° sector 52 %, 90° 56 %), and scanners declare boxes around the image,
+/// so a fit keeping less than a third of a declared box has lost part of
+/// the scan.
+pub const MIN_COVERAGE: f64 = 0.35;
+
+/// What the declaration said about a fit.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PriorReport {
+    /// Regions the file declares (all kinds).
+    pub declared: usize,
+    /// Whether the image rectangles were used to clip and check the fit.
+    pub used: bool,
+    /// Why they were not used, when declared but not used.
+    pub ignored_because: Option<String>,
+    /// Fraction of the fitted keep area outside every image rectangle.
+    pub outside_fraction: f64,
+    /// Image rectangles (indices into the declaration) the fit misses or
+    /// covers less than [`MIN_COVERAGE`] of.
+    pub missed: Vec<usize>,
+    /// Image rectangles holding more than one fitted region: one scan region
+    /// split in pieces (a dual screen or a strip is declared as separate
+    /// regions).
+    pub split: Vec<usize>,
+}
+
+fn raster(regions: &Regions, w: u16, h: u16) -> Vec<u8> {
+    let mut m = vec![0u8; w as usize * h as usize];
+    regions.rasterize(w, h, &mut m);
+    m
+}
+
+fn count_in(mask: &[u8], w: u16, rect: &Rect) -> u64 {
+    let (x0, y0) = (rect.x0.max(0.0) as usize, rect.y0.max(0.0) as usize);
+    let x1 = (rect.x1.max(0.0) as usize).min(w as usize);
+    let y1 = (rect.y1.max(0.0) as usize).min(mask.len() / (w as usize).max(1));
+    let mut n = 0u64;
+    for y in y0..y1 {
+        let row = &mask[y * w as usize..(y + 1) * w as usize];
+        n += row[x0.min(x1)..x1].iter().filter(|&&v| v != 0).count() as u64;
+    }
+    n
+}
+
+fn intersect(a: &Rect, b: &Rect) -> Rect {
+    Rect::new(
+        a.x0.max(b.x0),
+        a.y0.max(b.y0),
+        a.x1.min(b.x1),
+        a.y1.min(b.y1),
+    )
+}
+
+/// Clips `fitted` to the declared image rectangles and cross-checks it (see
+/// the module documentation). Returns the clipped regions and the report;
+/// with nothing usable declared the regions come back unchanged.
+pub fn apply(fitted: &Regions, declared: &[UsRegion], w: u16, h: u16) -> (Regions, PriorReport) {
+    let mut report = PriorReport {
+        declared: declared.len(),
+        ..PriorReport::default()
+    };
+    let image: Vec<(usize, &UsRegion)> = declared
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.holds_scan_data())
+        .collect();
+    if declared.is_empty() {
+        return (fitted.clone(), report);
+    }
+    if image.is_empty() {
+        report.ignored_because = Some("no 2D, M-mode or spectral region is declared".into());
+        return (fitted.clone(), report);
+    }
+    // Scanners round: a maximum up to MARGIN pixels past the frame is the
+    // frame's edge; farther out the coordinates belong to another size.
+    let slack = MARGIN as u32;
+    if let Some((i, r)) = image
+        .iter()
+        .find(|(_, r)| r.x1 >= u32::from(w) + slack || r.y1 >= u32::from(h) + slack)
+    {
+        report.ignored_because = Some(format!(
+            "region {i} ({},{})-({},{}) lies outside the {w}x{h} frame (rescaled after export?)",
+            r.x0, r.y0, r.x1, r.y1
+        ));
+        return (fitted.clone(), report);
+    }
+    report.used = true;
+    let image: Vec<(usize, UsRegion)> = image
+        .into_iter()
+        .map(|(i, r)| {
+            let mut r = *r;
+            r.x1 = r.x1.min(u32::from(w) - 1);
+            r.y1 = r.y1.min(u32::from(h) - 1);
+            (i, r)
+        })
+        .collect();
+
+    // Cross-check the fit as it came from the model.
+    let mask = raster(fitted, w, h);
+    let kept = mask.iter().filter(|&&v| v != 0).count() as u64;
+    let mut union = vec![0u8; mask.len()];
+    for (_, r) in &image {
+        let rect = r.rect(MARGIN);
+        let (x0, y0) = (rect.x0.max(0.0) as usize, rect.y0.max(0.0) as usize);
+        let (x1, y1) = (
+            (rect.x1 as usize).min(w as usize),
+            (rect.y1 as usize).min(h as usize),
+        );
+        for y in y0..y1 {
+            union[y * w as usize + x0..y * w as usize + x1].fill(1);
+        }
+    }
+    let inside = mask
+        .iter()
+        .zip(&union)
+        .filter(|&(&m, &u)| m != 0 && u != 0)
+        .count() as u64;
+    report.outside_fraction = if kept == 0 {
+        0.0
+    } else {
+        1.0 - inside as f64 / kept as f64
+    };
+    let frame_area = f64::from(w) * f64::from(h);
+    for (i, r) in &image {
+        let area = r.area();
+        if area as f64 / frame_area >= MIN_REQUIRED_AREA
+            && (count_in(&mask, w, &r.rect(0.0)) as f64) < MIN_COVERAGE * area as f64
+        {
+            report.missed.push(*i);
+        }
+    }
+
+    // Clip each fitted region to the image rectangle it overlaps most.
+    let mut clipped = Regions::new();
+    let mut owners: Vec<usize> = Vec::new();
+    for region in fitted.iter() {
+        let own = raster(&Regions::one(*region), w, h);
+        let best = image
+            .iter()
+            .map(|(i, r)| (count_in(&own, w, &r.rect(MARGIN)), i, r))
+            .max_by_key(|(n, _, _)| *n)
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(_, i, r)| {
+                if owners.contains(i) && !report.split.contains(i) {
+                    report.split.push(*i);
+                }
+                owners.push(*i);
+                r.rect(MARGIN)
+            });
+        let out = match (region, best) {
+            (Region::Fan(f), Some(b)) => {
+                let mut f = *f;
+                f.clip = Some(f.clip.map_or(b, |c| intersect(&c, &b)));
+                Region::Fan(f)
+            }
+            (Region::Rect(r), Some(b)) => Region::Rect(intersect(r, &b)),
+            (other, None) => *other,
+        };
+        // Capacity is the same as the input's.
+        let _ = clipped.push(out);
+    }
+    (clipped, report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(sf: u16, x0: u32, y0: u32, x1: u32, y1: u32) -> UsRegion {
+        UsRegion {
+            spatial_format: sf,
+            data_type: 1,
+            x0,
+            y0,
+            x1,
+            y1,
+        }
+    }
+
+    #[test]
+    fn clips_to_the_declared_rectangle_and_measures_the_overspill() {
+        // A rectangle fit that spills 10 px above the declared region.
+        let fitted = Regions::one(Region::Rect(Rect::new(20.0, 10.0, 80.0, 90.0)));
+        let declared = [region(1, 20, 20, 79, 89), region(4, 0, 92, 99, 99)];
+        let (clipped, rep) = apply(&fitted, &declared, 100, 100);
+        assert!(rep.used && rep.missed.is_empty(), "{rep:?}");
+        // 8 of the 80 spilled rows lie beyond the 2 px margin.
+        assert!((rep.outside_fraction - 8.0 / 80.0).abs() < 1e-9, "{rep:?}");
+        let Region::Rect(r) = clipped.iter().next().unwrap() else {
+            panic!()
+        };
+        assert_eq!((r.x0, r.y0, r.x1, r.y1), (20.0, 18.0, 80.0, 90.0));
+    }
+
+    #[test]
+    fn missed_panes_and_unusable_declarations() {
+        let fitted = Regions::one(Region::Rect(Rect::new(0.0, 0.0, 50.0, 100.0)));
+        let panes = [region(1, 0, 0, 49, 99), region(1, 50, 0, 99, 99)];
+        let (_, rep) = apply(&fitted, &panes, 100, 100);
+        assert_eq!(rep.missed, [1]);
+        // Coordinates past the frame: ignored, regions unchanged.
+        let (same, rep) = apply(&fitted, &[region(1, 0, 0, 199, 99)], 100, 100);
+        assert!(!rep.used && rep.ignored_because.is_some());
+        assert_eq!(same, fitted);
+        // One past the frame's edge is the edge.
+        let (_, rep) = apply(&fitted, &[region(1, 0, 0, 49, 100)], 100, 100);
+        assert!(rep.used, "{rep:?}");
+        // Two fitted pieces inside one declared image: split.
+        let mut two = Regions::one(Region::Rect(Rect::new(0.0, 0.0, 50.0, 40.0)));
+        two.push(Region::Rect(Rect::new(0.0, 60.0, 50.0, 100.0)))
+            .unwrap();
+        let (_, rep) = apply(&two, &panes[..1], 100, 100);
+        assert_eq!(rep.split, [0]);
+        let (_, rep) = apply(&fitted, &panes[..1], 100, 100);
+        assert!(rep.split.is_empty());
+        // Only an ECG strip declared: ignored.
+        let (_, rep) = apply(&fitted, &[region(4, 0, 0, 99, 9)], 100, 100);
+        assert!(!rep.used && rep.ignored_because.is_some());
+        // Nothing declared: nothing to say.
+        let (_, rep) = apply(&fitted, &[], 100, 100);
+        assert!(!rep.used && rep.ignored_because.is_none());
+    }
+}
