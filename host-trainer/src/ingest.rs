@@ -1212,6 +1212,19 @@ mod tests {
         DataElement::new(tag, VR::US, PrimitiveValue::U16(v.into_iter().collect()))
     }
 
+    /// Bytes under an OW element (the tag is set by `with_tag`).
+    fn ow_bytes(b: &[u8]) -> OwBytes {
+        OwBytes(b.to_vec())
+    }
+
+    struct OwBytes(Vec<u8>);
+
+    impl OwBytes {
+        fn with_tag(self, tag: Tag) -> DataElement<InMemDicomObject> {
+            DataElement::new(tag, VR::OW, PrimitiveValue::U8(self.0.into()))
+        }
+    }
+
     fn ow(tag: Tag, v: &[u16]) -> DataElement<InMemDicomObject> {
         DataElement::new(
             tag,
@@ -1313,6 +1326,99 @@ mod tests {
             )],
         );
         assert!(matches!(read_dicom(&r), Err(IngestError::Palette { .. })));
+    }
+
+    #[test]
+    fn monochrome1_multiframe_implicit_vr() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("mono1.dcm");
+        let mut obj = InMemDicomObject::new_empty();
+        let us = |tag, v: u16| DataElement::new(tag, VR::US, PrimitiveValue::from(v));
+        obj.put(DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.6.1"),
+        ));
+        obj.put(DataElement::new(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from("2.25.99"),
+        ));
+        obj.put(DataElement::new(
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            PrimitiveValue::from("MONOCHROME1"),
+        ));
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("2"),
+        ));
+        for (tag, v) in [
+            (tags::SAMPLES_PER_PIXEL, 1),
+            (tags::ROWS, 1),
+            (tags::COLUMNS, 2),
+            (tags::BITS_ALLOCATED, 8),
+            (tags::BITS_STORED, 8),
+            (tags::HIGH_BIT, 7),
+            (tags::PIXEL_REPRESENTATION, 0),
+        ] {
+            obj.put(us(tag, v));
+        }
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::from(vec![0u8, 255, 100, 200]),
+        ));
+        obj.with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::IMPLICIT_VR_LITTLE_ENDIAN))
+            .unwrap()
+            .write_to_file(&p)
+            .unwrap();
+        let Frames::Gray(frames) = read_dicom(&p).unwrap() else {
+            panic!("MONOCHROME1 must come back grey")
+        };
+        assert_eq!(frames.len(), 2);
+        // Inverted: a low stored value is bright.
+        for f in &frames {
+            let px = f.as_raw();
+            assert!(px[0] > px[1], "{px:?}");
+        }
+        assert_eq!(frames[0].as_raw(), &[255, 0]);
+    }
+
+    #[test]
+    fn palette_with_8bit_lut_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pal8.dcm");
+        // 8-bit entries packed two to a 16-bit word (as OW stores them).
+        let packed = |b: [u8; 4]| ow_bytes(&b);
+        write_image(
+            &p,
+            "PALETTE COLOR",
+            1,
+            8,
+            (4, 1),
+            vec![
+                DataElement::new(
+                    tags::PIXEL_DATA,
+                    VR::OB,
+                    PrimitiveValue::from(vec![0u8, 1, 2, 3]),
+                ),
+                desc(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, [4, 0, 8]),
+                desc(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, [4, 0, 8]),
+                desc(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, [4, 0, 8]),
+                packed([0, 85, 170, 255]).with_tag(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+                packed([1, 2, 3, 4]).with_tag(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+                packed([9, 9, 9, 9]).with_tag(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+            ],
+        );
+        let Frames::Rgb(frames) = read_dicom(&p).unwrap() else {
+            panic!("palette must come back as RGB")
+        };
+        assert_eq!(
+            frames[0].as_raw(),
+            &[0, 1, 9, 85, 2, 9, 170, 3, 9, 255, 4, 9]
+        );
     }
 
     #[test]

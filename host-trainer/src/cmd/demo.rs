@@ -6,6 +6,7 @@ use sonomask::dataset::Dataset;
 use sonomask::evaluate::Summary;
 use sonomask::experiment::config;
 use sonomask::experiment::shard::Shard;
+use sonomask::mask::MaskOptions;
 use sonomask::oracle::{AnnotateParams, CheckParams};
 use sonomask::recipe::Recipe;
 use sonomask::synth::SynthConfig;
@@ -21,10 +22,11 @@ use sonomask::{evaluate, progress, synth_io};
 /// simulated annotator draw a small set (rejected clips first), pretrains
 /// the network on the accepted labels, refines it on the drawn set, and
 /// scores weak labels, pretrained and refined models on the test set.
-/// Prints a summary and writes a contact sheet. Ends with the quick
-/// repeated-run experiment (experiments/quick.toml: the method against the
-/// threshold labels over 3 seeds, t-tests, report and plots). Run from the
-/// repository root with no arguments.
+/// Prints a summary and writes a contact sheet, masks the real files in
+/// ../shared/realdata (when present) with models/default.snmk, and ends with
+/// the quick repeated-run experiment (experiments/quick.toml: the method
+/// against the threshold labels over 3 seeds, t-tests, report and plots).
+/// Run from the repository root with no arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Working folder for the demo's data, labels, models and pictures (replaced).
@@ -57,6 +59,13 @@ pub struct Args {
     /// Skip the closing quick experiment.
     #[arg(long)]
     no_experiment: bool,
+    /// Real DICOM files to mask at the end, when the folder exists (relative
+    /// paths are from the current folder: run from the repository root).
+    #[arg(long, default_value = "../shared/realdata")]
+    realdata: PathBuf,
+    /// Int8 model blob that masks them.
+    #[arg(long, default_value = "models/default.snmk")]
+    mask_model: PathBuf,
 }
 
 /// `experiments/quick.toml`, built in so the demo runs from any folder.
@@ -174,6 +183,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         r.pretrain.train_s + r.refine.train_s,
         r.refine.model.display()
     );
+
+    // Real files, when the real-data folder is there.
+    println!();
+    if !args.realdata.is_dir() {
+        println!(
+            "  real files: {} not found; nothing to mask",
+            args.realdata.display()
+        );
+    } else if !args.mask_model.is_file() {
+        println!(
+            "  real files: model {} not found; not masking {}",
+            args.mask_model.display(),
+            args.realdata.display()
+        );
+    } else {
+        let dir = args.out.join("realdata-masked");
+        let o = super::mask::mask_files(
+            &args.mask_model,
+            std::slice::from_ref(&args.realdata),
+            &dir,
+            MaskOptions {
+                emit_masks: false,
+                preview: true,
+                deid_header: true,
+            },
+            0.5,
+            None,
+            false,
+        )
+        .with_context(|| format!("masking {}", args.realdata.display()))?;
+        println!(
+            "  real files in {} masked with {}: {} masked, {} failed closed (all black, listed in review-queue.json), {} skipped -> {} (before/after sheets in preview/)",
+            args.realdata.display(),
+            args.mask_model.display(),
+            o.reports.len() - o.failed_closed(),
+            o.failed_closed(),
+            o.skipped,
+            dir.display()
+        );
+    }
     println!();
     println!("check the weak labels yourself in the browser (one key per clip):");
     println!("  {}", review_command(&args.out));
