@@ -61,7 +61,7 @@ fn lossless_codecs_give_back_the_exact_pixels() {
     assert!(levels.windows(2).all(|w| w[0] <= w[1]), "{levels:?}");
     for name in ["rgb-jpeg-lossless-sv1.dcm", "rgb-rle.dcm"] {
         match ingest::read_any(&codec(name)).unwrap() {
-            Frames::Rgb(v) => assert_eq!(v, [rgb.clone()], "{name}"),
+            Frames::Rgb(v) => assert_eq!(v, std::slice::from_ref(&rgb), "{name}"),
             Frames::Gray(_) => panic!("{name}: colour came back as grey"),
         }
     }

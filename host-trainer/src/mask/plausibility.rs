@@ -25,7 +25,8 @@ pub fn check(regions: &Regions, kept_fraction: f64, prior: &PriorReport) -> Resu
     if regions.is_empty() || !regions.is_valid() {
         return Err("the fit returned no valid region".into());
     }
-    if !(kept_fraction >= MIN_KEEP_FRACTION) {
+    // NaN fails too.
+    if kept_fraction.is_nan() || kept_fraction < MIN_KEEP_FRACTION {
         return Err(format!(
             "keeps only {:.1}% of the frame (at least {:.0}% expected)",
             100.0 * kept_fraction,
