@@ -114,6 +114,24 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, ModelFileError> {
     Ok(SigningKey::from_bytes(&unhex32(path, &text)?))
 }
 
+/// The loader's policy for the CLI's `--pubkey KEY [--require-signature]`:
+/// a key verifies a signed blob (and demands a signature when required);
+/// without a key the signature is not checked.
+pub fn signature_policy(key: Option<&VerifyingKey>, require: bool) -> SignaturePolicy<'_> {
+    match (key, require) {
+        (Some(k), true) => SignaturePolicy::Required(k),
+        (Some(k), false) => SignaturePolicy::VerifyIfSigned(k),
+        (None, _) => SignaturePolicy::Optional,
+    }
+}
+
+/// Reads the public key file of a `--pubkey` option, when one is given.
+pub fn read_verifying_key_if_given(
+    path: Option<&Path>,
+) -> Result<Option<VerifyingKey>, ModelFileError> {
+    path.map(read_verifying_key).transpose()
+}
+
 /// Reads a public key file (`KEY.pub`).
 pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey, ModelFileError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;

@@ -211,7 +211,9 @@ pub fn power_two_sample(effect: f64, n: usize, alpha: f64) -> Option<f64> {
 /// ([`power_two_sample`]) reaches the target, found by bisection (power
 /// grows with n). `None` for no effect or beyond a million runs.
 pub fn runs_for_power(effect: f64, alpha: f64, power: f64) -> Option<usize> {
-    if !(effect.is_finite() && effect != 0.0) || !(power > 0.0 && power < 1.0) {
+    let has_effect = effect.is_finite() && effect != 0.0;
+    let valid_power = power > 0.0 && power < 1.0;
+    if !has_effect || !valid_power {
         return None;
     }
     let reaches = |n: usize| power_two_sample(effect, n, alpha).is_some_and(|p| p >= power);

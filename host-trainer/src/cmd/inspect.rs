@@ -3,7 +3,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use sonomask::model_file;
-use sonomask_core::blob::SignaturePolicy;
 
 /// Describe a model blob (.snmk) and check it the way the cart does.
 ///
@@ -31,16 +30,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let key = args
-        .pubkey
-        .as_deref()
-        .map(model_file::read_verifying_key)
-        .transpose()?;
-    let policy = match (&key, args.require_signature) {
-        (Some(k), true) => SignaturePolicy::Required(k),
-        (Some(k), false) => SignaturePolicy::VerifyIfSigned(k),
-        (None, _) => SignaturePolicy::Optional,
-    };
+    let key = model_file::read_verifying_key_if_given(args.pubkey.as_deref())?;
+    let policy = model_file::signature_policy(key.as_ref(), args.require_signature);
     let r = model_file::inspect(&args.file, &bytes, policy)?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);

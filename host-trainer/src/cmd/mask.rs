@@ -7,6 +7,7 @@ use serde::Serialize;
 use sonomask::dataset;
 use sonomask::mask::deid::UidMap;
 use sonomask::mask::{self, FileReport, MaskOptions, Masker, review_queue};
+use sonomask::model_file;
 use sonomask::progress;
 use sonomask::train::blob_inference::{self, EnginePredictor};
 use sonomask::train::inference;
@@ -147,11 +148,11 @@ pub fn mask_files(
     let keep_level = inference::keep_level(keep_probability)?;
     let bytes =
         std::fs::read(model_path).with_context(|| format!("reading {}", model_path.display()))?;
-    let key = super::predict::read_key(pubkey)?;
+    let key = model_file::read_verifying_key_if_given(pubkey)?;
     let model = blob_inference::load_blob(
         model_path,
         &bytes,
-        super::predict::signature_policy(key.as_ref(), require_signature),
+        model_file::signature_policy(key.as_ref(), require_signature),
     )?;
     let masker = Masker {
         engine: EnginePredictor::new(model_path, &model)?,

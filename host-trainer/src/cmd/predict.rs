@@ -8,7 +8,6 @@ use sonomask::progress;
 use sonomask::train::blob_inference::{self, EnginePredictor};
 use sonomask::train::inference::{self, CoarseMaps, PredictOptions, Predictor};
 use sonomask::train::{self, DeviceChoice};
-use sonomask_core::blob::SignaturePolicy;
 
 /// Predict keep masks with a trained network or an int8 model blob.
 ///
@@ -65,12 +64,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if blob_inference::is_blob_file(&args.model)? {
         let bytes = std::fs::read(&args.model)
             .with_context(|| format!("reading {}", args.model.display()))?;
-        let key = read_key(args.pubkey.as_deref())?;
-        let model = blob_inference::load_blob(
-            &args.model,
-            &bytes,
-            signature_policy(key.as_ref(), args.require_signature),
-        )?;
+        let key = model_file::read_verifying_key_if_given(args.pubkey.as_deref())?;
+        let policy = model_file::signature_policy(key.as_ref(), args.require_signature);
+        let model = blob_inference::load_blob(&args.model, &bytes, policy)?;
         let net = EnginePredictor::new(&args.model, &model)?;
         predict(&net, "int8", &args, &options, &data)
     } else {
@@ -117,24 +113,4 @@ fn predict(
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The public key a blob's signature is checked with, if one is given.
-pub(super) fn read_key(
-    pubkey: Option<&std::path::Path>,
-) -> anyhow::Result<Option<ed25519_dalek::VerifyingKey>> {
-    Ok(pubkey.map(model_file::read_verifying_key).transpose()?)
-}
-
-/// How a blob's signature is checked: required with --require-signature,
-/// else verified when the blob is signed and a key is given.
-pub(super) fn signature_policy(
-    key: Option<&ed25519_dalek::VerifyingKey>,
-    require: bool,
-) -> SignaturePolicy<'_> {
-    match (key, require) {
-        (Some(k), true) => SignaturePolicy::Required(k),
-        (Some(k), false) => SignaturePolicy::VerifyIfSigned(k),
-        (None, _) => SignaturePolicy::Optional,
-    }
 }

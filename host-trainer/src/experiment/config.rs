@@ -497,9 +497,10 @@ impl ExperimentConfig {
         if !(0.0..=1.0).contains(&o.accept_dice) || !(0.0..=1.0).contains(&o.error_rate) {
             return Err("oracle: accept_dice and error_rate must be within [0, 1]".into());
         }
-        if !(o.seconds_per_check.is_finite() && o.seconds_per_check >= 0.0)
-            || !(o.seconds_per_mask.is_finite() && o.seconds_per_mask >= 0.0)
-            || !(o.edge_noise_px.is_finite() && o.edge_noise_px >= 0.0)
+        let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+        if ![o.seconds_per_check, o.seconds_per_mask, o.edge_noise_px]
+            .into_iter()
+            .all(non_negative)
         {
             return Err(
                 "oracle: seconds_per_check, seconds_per_mask and edge_noise_px must be ≥ 0".into(),

@@ -126,13 +126,18 @@ fn plot_err(path: &Path) -> impl Fn(String) -> ExperimentError + '_ {
     }
 }
 
+/// Draws a figure on an SVG canvas (the same closure body serves both backends).
+type DrawSvg<'a> = dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String> + 'a;
+/// Draws a figure on a bitmap canvas.
+type DrawPng<'a> = dyn Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String> + 'a;
+
 /// Draws with `draw` into `BASE.svg` and `BASE.png` (`w × h` px) and
 /// returns both paths.
 fn render(
     base: &Path,
     (w, h): (u32, u32),
-    draw: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
-    draw_png: &dyn Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
+    draw: &DrawSvg<'_>,
+    draw_png: &DrawPng<'_>,
 ) -> Result<Vec<PathBuf>, ExperimentError> {
     let svg_path = base.with_extension("svg");
     let png_path = base.with_extension("png");
