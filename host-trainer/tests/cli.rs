@@ -696,3 +696,115 @@ fn review_and_drawing_ui_refuse_bad_setups() {
         "no URL for a server that never started"
     );
 }
+
+/// `train --encoder/--bottleneck` picks a narrower network (fewer MACs on
+/// the cart); the quantiser and the int8 engine take any widths.
+#[test]
+fn narrow_network_trains_quantizes_and_runs_on_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&[
+        "synth",
+        "--out",
+        p(&data),
+        "--seed",
+        "22",
+        "--clips",
+        "3",
+        "--frames",
+        "2",
+        "--size",
+        "320x240",
+    ]);
+    let labels = dir.path().join("thr");
+    ok(&[
+        "weak-label",
+        "--method",
+        "threshold",
+        "--data",
+        p(&data),
+        "--out",
+        p(&labels),
+    ]);
+    let ckpt = dir.path().join("narrow.bpk");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            p(&data),
+            "--labels",
+            p(&labels),
+            "--out",
+            p(&ckpt),
+            "--epochs",
+            "1",
+            "--frames-per-clip",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        sonomask(&args)
+    };
+    let bad = train(&["--encoder", "4,8"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("three channel counts"));
+    let bad = train(&["--encoder", "4,0,16"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("at least one channel"));
+    let out = train(&["--encoder", "4,8,16", "--bottleneck", "24"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("narrow.bpk.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        meta["config"]["model"]["encoder"],
+        serde_json::json!([4, 8, 16])
+    );
+    assert_eq!(meta["config"]["model"]["bottleneck"], 24);
+    assert!(meta["cost"]["macs"].as_u64().unwrap() < 3_000_000);
+    // A refinement keeps the checkpoint's architecture: widths with --init
+    // are refused rather than silently ignored.
+    let refine = sonomask(&[
+        "train",
+        "--data",
+        p(&data),
+        "--labels",
+        p(&labels),
+        "--init",
+        p(&ckpt),
+        "--out",
+        p(&dir.path().join("r.bpk")),
+        "--encoder",
+        "8,16,32",
+    ]);
+    assert!(!refine.status.success());
+
+    let blob = dir.path().join("narrow.snmk");
+    ok(&[
+        "quantize",
+        "--model",
+        p(&ckpt),
+        "--calib",
+        p(&data),
+        "--calib-frames",
+        "4",
+        "--out",
+        p(&blob),
+    ]);
+    let masks = dir.path().join("pred");
+    ok(&[
+        "predict",
+        "--model",
+        p(&blob),
+        "--data",
+        p(&data),
+        "--out",
+        p(&masks),
+    ]);
+    let out = ok(&["eval", "--data", p(&data), "--masks", p(&masks), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["clips"], 3);
+}

@@ -60,16 +60,35 @@ pub struct Args {
     /// Backend: flex (CPU, always available), cuda or tch (need the Cargo feature of that name).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
+    /// Encoder channels at full, 1/2 and 1/4 resolution [default: 8,16,32].
+    /// Narrower networks cost fewer MACs on the cart (a refinement with
+    /// --init keeps the checkpoint's architecture).
+    #[arg(long, value_delimiter = ',', conflicts_with = "init")]
+    encoder: Option<Vec<usize>>,
+    /// Bottleneck channels at 1/8 and 1/16 resolution [default: 40].
+    #[arg(long, conflicts_with = "init")]
+    bottleneck: Option<usize>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = TrainingConfig::new()
+    let mut config = TrainingConfig::new()
         .with_num_epochs(args.epochs)
         .with_seed(args.seed)
         .with_frames_per_clip(args.frames_per_clip)
         .with_patience(args.patience)
         .with_learning_rate(args.lr)
         .with_val_fraction(args.val_fraction);
+    if let Some(e) = &args.encoder {
+        config.model.encoder = <[usize; 3]>::try_from(e.as_slice())
+            .map_err(|_| anyhow::anyhow!("--encoder takes three channel counts, e.g. 8,16,32"))?;
+    }
+    if let Some(b) = args.bottleneck {
+        config.model.bottleneck = b;
+    }
+    config
+        .model
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--encoder/--bottleneck: {e}"))?;
     let data = Dataset::open(&args.data)?;
     let cost = config.model.cost();
     if args.init.is_none() {
