@@ -6,14 +6,18 @@ use sonomask::dataset::Dataset;
 use sonomask::evaluate::Summary;
 use sonomask::experiment::config;
 use sonomask::experiment::shard::Shard;
+use sonomask::hil::qemu::{QemuLink, QemuOptions, default_firmware};
+use sonomask::hil::{self, HilConfig, Target};
 use sonomask::mask::MaskOptions;
 use sonomask::oracle::{AnnotateParams, CheckParams};
+use sonomask::quantize::{self, QuantizeConfig, QuantizeRequest};
 use sonomask::recipe::Recipe;
 use sonomask::synth::SynthConfig;
 use sonomask::train::DeviceChoice;
 use sonomask::train::training::TrainingConfig;
 use sonomask::weak::{self, Method};
 use sonomask::{evaluate, progress, synth_io};
+use sonomask_core::wire::Reply;
 
 /// Run the main job on built-in defaults: the paper's method end to end.
 ///
@@ -184,6 +188,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         r.refine.model.display()
     );
 
+    cart_step(&args, &r.refine.model, &data, &test_dir)?;
+
     // Real files, when the real-data folder is there.
     println!();
     if !args.realdata.is_dir() {
@@ -239,6 +245,119 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Test frames the demo streams through the firmware.
+const CART_FRAMES: usize = 12;
+
+/// The cart's half: quantises the refined model to int8 and streams test
+/// frames through the firmware's pipeline on the simulated device, and on
+/// the QEMU board when `qemu-system-arm` and the board image (`cargo mps2`)
+/// are there; every returned byte is compared with the host reference.
+fn cart_step(
+    args: &Args,
+    refined: &std::path::Path,
+    pool: &Dataset,
+    test_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let blob = args.out.join("paper").join("refined.snmk");
+    let config = QuantizeConfig {
+        method: quantize::DEFAULT_METHOD,
+        calib_frames: 64,
+    };
+    let spinner = progress::spinner("quantize");
+    let q = quantize::quantize_checkpoint(
+        QuantizeRequest {
+            checkpoint: refined,
+            calib: pool,
+            out: &blob,
+            key: None,
+            config,
+        },
+        &|| {},
+    )
+    .with_context(|| format!("quantizing {}", refined.display()))?;
+    spinner.finish_and_clear();
+    println!(
+        "  int8: {} ({} bytes, arena {} bytes, {} MACs); {:.4} of coarse decisions agree with float",
+        blob.display(),
+        q.blob_bytes,
+        q.arena_bytes,
+        q.macs,
+        q.calib_agreement.decision_agreement
+    );
+    let mut targets = vec![Target::Sim];
+    let firmware = default_firmware();
+    let qemu = std::path::PathBuf::from("qemu-system-arm");
+    let have_qemu = std::process::Command::new(&qemu)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have_qemu && firmware.is_file() {
+        targets.push(Target::Qemu(QemuOptions {
+            qemu,
+            firmware,
+            link: QemuLink::Semihosting,
+            count_instructions: true,
+            icount: true,
+        }));
+    }
+    for target in targets {
+        let name = target.name();
+        let cfg = HilConfig {
+            target,
+            model: blob.clone(),
+            data: test_dir.to_path_buf(),
+            frames: Some(CART_FRAMES),
+            reply: Reply::Frame,
+            timeout: std::time::Duration::from_secs(60),
+            garble: None,
+            pubkey: None,
+        };
+        let spinner = progress::spinner(&format!("firmware on {name}"));
+        let report = hil::run(&cfg, &|_| {});
+        spinner.finish_and_clear();
+        // The QEMU run is a bonus: its failure to start is reported, not fatal.
+        let report = match report {
+            Ok(r) => r,
+            Err(e) if name != "sim" => {
+                println!("  firmware on {name}: not run ({e})");
+                continue;
+            }
+            Err(e) => return Err(e).context("the simulated device"),
+        };
+        let masked = report.frames.iter().filter(|f| f.masked).count();
+        let instructions: Vec<u64> = report
+            .frames
+            .iter()
+            .filter_map(|f| f.instructions.map(|c| c.total))
+            .collect();
+        let per_frame = if instructions.is_empty() {
+            String::new()
+        } else {
+            let mean = instructions.iter().sum::<u64>() as f64 / instructions.len() as f64;
+            format!(", {:.1} M instructions per frame", mean / 1e6)
+        };
+        println!(
+            "  firmware on {name}: {} test frames, {masked} masked, {} mismatches with the host reference, {} leaks{per_frame}",
+            report.frames.len(),
+            report.mismatches(),
+            report.leaks(),
+        );
+        if report.failures() > 0 {
+            anyhow::bail!(
+                "the firmware on {name} disagreed with the host reference; rerun with `sonomask hil --target {name} --model {} --data {}`",
+                blob.display(),
+                test_dir.display()
+            );
+        }
+    }
+    if !have_qemu {
+        println!(
+            "  (the QEMU board runs too when qemu-system-arm is installed and `cargo mps2` built its image)"
+        );
+    }
+    Ok(())
 }
 
 /// The quick experiment into `OUT/quick/runs` (finished jobs there are
