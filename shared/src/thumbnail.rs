@@ -25,8 +25,23 @@
 //! (`⌊(2S + w·h) / (2·w·h)⌋`); nothing depends on summation order, thread
 //! count or platform.
 //!
-//! No allocation: each cell is summed directly from the frame. Every source
-//! pixel is read once, pixels on a cell boundary twice.
+//! # How the sums are computed
+//!
+//! Separably and without allocation, one output row at a time: first each
+//! source column's weighted sum over the row band (`C[sx] = Σ luma·ky`, at
+//! most `255·h < 2^24`), then each cell's weighted sum of those
+//! (`Σ C·kx`). Only the first and last row (column) of a band carries a
+//! partial weight; every row in between has the full weight `out_h`
+//! (`out_w`), so the inner rows are plain sums — for grey frames four
+//! pixels per 32-bit load, in 16-bit lanes — and multiplied once. Column
+//! sums live in a stack buffer of [`CHUNK`] columns; a row band wider than
+//! that is done in runs of whole cells (boundary columns summed in both
+//! runs). The integers are the same as the definition's, whatever the
+//! order, so the result is exact; the direct per-cell sum
+//! ([`area_sums_direct`]) stays as the fallback for cells wider than a
+//! chunk and as the tests' reference. On the Cortex-M7 this costs about
+//! 1.5 instructions per grey pixel (the per-cell sum it replaced took
+//! about 40).
 
 use crate::engine::Model;
 use crate::mask::{FrameLayout, PixelFormat};
@@ -69,6 +84,43 @@ impl core::fmt::Display for ThumbnailError {
 }
 
 impl core::error::Error for ThumbnailError {}
+
+/// The source pixels output cell `o` covers along one axis of `n_in`
+/// source pixels averaged to `n_out` cells: `first..=last`, the first with
+/// weight `k_first`, the last with `k_last` (when `first == last`, that one
+/// pixel with weight `k_first = n_in`), every pixel in between with the
+/// full weight `n_out`. Weights sum to `n_in`; all are positive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    first: usize,
+    last: usize,
+    k_first: u32,
+    k_last: u32,
+}
+
+impl Span {
+    /// Requires `o < n_out`, `n_in, n_out > 0` and products that fit
+    /// (`check` guarantees both sides are at most `u16::MAX`).
+    fn of(o: usize, n_in: usize, n_out: usize) -> Self {
+        let (lo, hi) = (o * n_in, (o + 1) * n_in);
+        let first = lo / n_out;
+        let last = ((hi - 1) / n_out).min(n_in - 1);
+        if first == last {
+            return Self {
+                first,
+                last,
+                k_first: n_in as u32,
+                k_last: 0,
+            };
+        }
+        Self {
+            first,
+            last,
+            k_first: ((first + 1) * n_out - lo) as u32,
+            k_last: (hi - last * n_out) as u32,
+        }
+    }
+}
 
 /// Source indices and weights of output cell `o` along one axis of `n_in`
 /// source pixels averaged to `n_out` cells (see the module documentation).
@@ -124,10 +176,181 @@ fn row_sum(row: &[u8], format: PixelFormat, taps: impl Iterator<Item = (usize, u
     }
 }
 
+/// Source columns whose band sums one pass keeps ([`area_sums`] holds them
+/// in a stack buffer of this many `u32`, 2 KiB). A cell wider than this
+/// (a downscale by more than 511 horizontally) takes the direct path.
+pub const CHUNK: usize = 512;
+
+/// Rows of plain sums a 16-bit lane holds without overflow (`256·255 <
+/// 2^16`).
+const LANE_ROWS: usize = 256;
+
 /// The exact area sums of `frame`'s luma over `out_w × out_h` cells: calls
 /// `sink(index, sum)` for every cell in row-major order and returns the
 /// common denominator `w·h` (mean = `sum / denominator`).
 pub fn area_sums(
+    frame: &[u8],
+    layout: FrameLayout,
+    out_w: usize,
+    out_h: usize,
+    mut sink: impl FnMut(usize, u64),
+) -> Result<u64, ThumbnailError> {
+    let denom = check(frame, layout, out_w, out_h)?;
+    let (w, h) = (layout.width as usize, layout.height as usize);
+    // The widest cell spans ⌈w / out_w⌉ + 1 source columns at most.
+    if w.div_ceil(out_w) + 1 > CHUNK {
+        return area_sums_direct(frame, layout, out_w, out_h, sink);
+    }
+    let mut cols = [0u32; CHUNK];
+    for oy in 0..out_h {
+        let band = Span::of(oy, h, out_h);
+        let mut ox = 0;
+        while ox < out_w {
+            // As many whole cells as fit in one chunk of columns (one at least).
+            let c0 = Span::of(ox, w, out_w).first;
+            let mut end = ox + 1;
+            while end < out_w && Span::of(end, w, out_w).last - c0 < CHUNK {
+                end += 1;
+            }
+            let c1 = Span::of(end - 1, w, out_w).last + 1;
+            let cols = &mut cols[..c1 - c0];
+            band_sums(frame, layout, band, out_h as u32, c0, cols);
+            for o in ox..end {
+                let cell = Span::of(o, w, out_w);
+                let at = |sx: usize| u64::from(cols[sx - c0]);
+                let mut s = at(cell.first) * u64::from(cell.k_first);
+                if cell.last > cell.first {
+                    let inner: u64 = cols[cell.first + 1 - c0..cell.last - c0]
+                        .iter()
+                        .map(|&c| u64::from(c))
+                        .sum();
+                    s += inner * out_w as u64 + at(cell.last) * u64::from(cell.k_last);
+                }
+                sink(oy * out_w + o, s);
+            }
+            ox = end;
+        }
+    }
+    Ok(denom)
+}
+
+/// The weighted luma sums over the rows of `band` of source columns
+/// `c0..c0 + cols.len()`: `cols[i] = Σ_rows luma(row, c0 + i) · k_row`,
+/// inner rows weighing `full`. At most `255 · h < 2^24` each.
+fn band_sums(
+    frame: &[u8],
+    layout: FrameLayout,
+    band: Span,
+    full: u32,
+    c0: usize,
+    cols: &mut [u32],
+) {
+    let stride = layout.stride;
+    let row = |y: usize| &frame[y * stride..];
+    cols.fill(0);
+    // Inner rows: plain sums, scaled once.
+    let mut y = band.first + 1;
+    while y < band.last {
+        let n = (band.last - y).min(LANE_ROWS);
+        match layout.format {
+            PixelFormat::Gray8 => gray_inner(&frame[y * stride..], stride, n, c0, full, cols),
+            PixelFormat::Rgb888 => rgb_inner(&frame[y * stride..], stride, n, c0, full, cols),
+        }
+        y += n;
+    }
+    // The first and last row with their partial weights.
+    let weighted = [(band.first, band.k_first), (band.last, band.k_last)];
+    let rows = if band.first == band.last {
+        &weighted[..1]
+    } else {
+        &weighted[..]
+    };
+    for &(y, k) in rows {
+        match layout.format {
+            PixelFormat::Gray8 => {
+                for (c, &p) in cols.iter_mut().zip(&row(y)[c0..]) {
+                    *c += u32::from(p) * k;
+                }
+            }
+            PixelFormat::Rgb888 => {
+                for (c, p) in cols.iter_mut().zip(row(y)[3 * c0..].chunks_exact(3)) {
+                    *c += u32::from(luma_601(p[0], p[1], p[2])) * k;
+                }
+            }
+        }
+    }
+}
+
+/// Adds `full ·` (the sum over `n ≤ 256` grey rows starting at `rows`) to
+/// `cols`. Four columns per 32-bit load, summed in 16-bit lanes (even and
+/// odd bytes apart), sixteen columns at a time so the lanes stay in
+/// registers down the rows.
+fn gray_inner(rows: &[u8], stride: usize, n: usize, c0: usize, full: u32, cols: &mut [u32]) {
+    const LANES: u32 = 0x00FF_00FF;
+    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let mut x = 0;
+    let mut blocks = cols.chunks_exact_mut(16);
+    for out in &mut blocks {
+        let mut acc = [0u32; 8];
+        for r in 0..n {
+            let px = &rows[r * stride + c0 + x..][..16];
+            for (j, q) in px.chunks_exact(4).enumerate() {
+                let v = word(q);
+                acc[2 * j] += v & LANES;
+                acc[2 * j + 1] += (v >> 8) & LANES;
+            }
+        }
+        for (j, o) in out.chunks_exact_mut(4).enumerate() {
+            let (e, d) = (acc[2 * j], acc[2 * j + 1]);
+            o[0] += (e & 0xFFFF) * full;
+            o[1] += (d & 0xFFFF) * full;
+            o[2] += (e >> 16) * full;
+            o[3] += (d >> 16) * full;
+        }
+        x += 16;
+    }
+    for (i, o) in blocks.into_remainder().iter_mut().enumerate() {
+        let mut s = 0u32;
+        for r in 0..n {
+            s += u32::from(rows[r * stride + c0 + x + i]);
+        }
+        *o += s * full;
+    }
+}
+
+/// Adds `full ·` (the luma sum over `n` RGB rows starting at `rows`) to
+/// `cols`, four columns at a time down the rows.
+fn rgb_inner(rows: &[u8], stride: usize, n: usize, c0: usize, full: u32, cols: &mut [u32]) {
+    let luma = |p: &[u8]| u32::from(luma_601(p[0], p[1], p[2]));
+    let mut x = 0;
+    let mut blocks = cols.chunks_exact_mut(4);
+    for out in &mut blocks {
+        let mut acc = [0u32; 4];
+        for r in 0..n {
+            let px = &rows[r * stride + 3 * (c0 + x)..][..12];
+            for (a, p) in acc.iter_mut().zip(px.chunks_exact(3)) {
+                *a += luma(p);
+            }
+        }
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o += a * full;
+        }
+        x += 4;
+    }
+    for (i, o) in blocks.into_remainder().iter_mut().enumerate() {
+        let mut s = 0u32;
+        for r in 0..n {
+            s += luma(&rows[r * stride + 3 * (c0 + x + i)..]);
+        }
+        *o += s * full;
+    }
+}
+
+/// The same sums straight from the definition, cell by cell: every cell
+/// reads its source pixels with their weights. Slow (about 40 instructions
+/// per pixel on the cart) but needs no buffer: the path for cells wider
+/// than [`CHUNK`], and the reference the tests hold [`area_sums`] to.
+fn area_sums_direct(
     frame: &[u8],
     layout: FrameLayout,
     out_w: usize,
@@ -278,6 +501,56 @@ mod tests {
             area_average_u8(&src, gray(w as u16, h as u16), ow, oh, &mut q).unwrap();
             for (qv, wv) in q.iter().zip(&want) {
                 assert!((*qv as f64 - wv).abs() <= 0.5 + 1e-9);
+            }
+        }
+    }
+
+    /// Every cell's sum, by the separable path and the direct one.
+    fn both(frame: &[u8], layout: FrameLayout, ow: usize, oh: usize) -> (Vec<u64>, Vec<u64>) {
+        let (mut fast, mut direct) = (vec![0u64; ow * oh], vec![0u64; ow * oh]);
+        let d1 = area_sums(frame, layout, ow, oh, |i, s| fast[i] = s).unwrap();
+        let d2 = area_sums_direct(frame, layout, ow, oh, |i, s| direct[i] = s).unwrap();
+        assert_eq!(d1, d2);
+        (fast, direct)
+    }
+
+    #[test]
+    fn separable_sums_equal_the_direct_ones() {
+        let mut rng = Rng::new(23);
+        // (w, h, out_w, out_h, extra stride bytes): the cart's ratios,
+        // odd ones, upsampling, bands over 256 rows (lane batches), rows
+        // wider than a chunk (several runs of cells) and cells wider than
+        // a chunk (the direct fallback), padded strides.
+        let cases = [
+            (640, 480, 80, 64, 0),
+            (800, 600, 80, 64, 3),
+            (1024, 768, 80, 64, 0),
+            (37, 29, 8, 8, 1),
+            (17, 13, 5, 4, 0),
+            (6, 5, 10, 8, 2),
+            (33, 600, 3, 2, 0),
+            (1500, 9, 7, 3, 5),
+            (1300, 4, 2, 1, 0),
+            (700, 7, 700, 7, 0),
+            (19, 1, 19, 1, 0),
+        ];
+        for (w, h, ow, oh, pad) in cases {
+            for format in [PixelFormat::Gray8, PixelFormat::Rgb888] {
+                let stride = w * format.bytes_per_pixel() + pad;
+                let layout = FrameLayout {
+                    width: w as u16,
+                    height: h as u16,
+                    stride,
+                    format,
+                };
+                let frame = rng.bytes(stride * h);
+                let (fast, direct) = both(&frame, layout, ow, oh);
+                assert!(fast == direct, "{w}x{h}->{ow}x{oh} {format:?}");
+                // Saturated frames: the largest sums fit.
+                let white = vec![255u8; stride * h];
+                let (fast, direct) = both(&white, layout, ow, oh);
+                assert_eq!(fast, direct);
+                assert!(fast.iter().all(|&s| s == 255 * (w * h) as u64));
             }
         }
     }
