@@ -5,8 +5,13 @@
 //! the frame → thumbnail preprocessing, the model slot and the HIL wire
 //! protocol.
 //! `no_std`, no allocation, no panics on input.
+//!
+//! No unsafe code, with one exception the hardware needs: the `SMLAD`
+//! instruction in `engine::dsp`, built only for Armv7E-M targets (stable
+//! Rust has no intrinsic for it). That module allows `unsafe_code`; the
+//! crate denies it everywhere else.
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod geometry;
 pub mod mask;

@@ -162,6 +162,89 @@ impl Requant {
     }
 }
 
+/// [`Requant::apply`] as one 64-bit multiply-add and a shift, for the
+/// kernels' inner loops (about a third of the instructions on the
+/// Cortex-M7). Exists only for a right shift (`shift <= -1` after
+/// clamping, what every scale below 1/2 has) and a multiplier other than
+/// `i32::MIN`; [`FusedRequant::new`] says `None` otherwise and callers keep
+/// [`Requant::apply`].
+///
+/// Why it is the same function: with `P = x · m` and `e` the right shift,
+/// the doubling high multiply is `y = ⌊(P + 2^30) / 2^31⌋` for every
+/// product (gemmlowp's nudge `1 - 2^30` followed by a truncating division
+/// equals that floor for negative products), and the rounding divide is
+/// `⌊(y + 2^(e-1) - [y < 0]) / 2^e⌋`. Nested floors of integer quotients
+/// merge, so `apply(x) = ⌊(P + 2^30 + 2^(30+e) - [y < 0]·2^31) / 2^(31+e)⌋`:
+/// the high word of `P + round` (minus the correction) shifted right by
+/// `e - 1`. The tests compare it with [`Requant::apply`] on random and
+/// extreme inputs for every shift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FusedRequant {
+    multiplier: i32,
+    /// `2^30 + 2^(30 + e)`.
+    round: i64,
+    /// `e - 1`, in `0..=30`.
+    shift: u32,
+}
+
+impl FusedRequant {
+    /// The fused form of `rq`, if it has one (see the type's documentation).
+    pub fn new(rq: Requant) -> Option<Self> {
+        let shift = rq.shift.clamp(MIN_SHIFT, MAX_SHIFT);
+        if shift > -1 || rq.multiplier == i32::MIN {
+            return None;
+        }
+        let e = (-(shift as i32)).min(31) as u32;
+        Some(Self {
+            multiplier: rq.multiplier,
+            round: (1i64 << 30) + (1i64 << (30 + e)),
+            shift: e - 1,
+        })
+    }
+
+    /// As four `i32` words, for a kernel's per-channel table in its
+    /// scratch ([`Self::from_words`] reads them back).
+    pub fn to_words(self) -> [i32; 4] {
+        [
+            self.multiplier,
+            self.round as i32,
+            (self.round >> 32) as i32,
+            self.shift as i32,
+        ]
+    }
+
+    /// Back from [`Self::to_words`]. Words from anywhere else give some
+    /// requantiser (the shift is taken mod 32), never a panic.
+    #[inline(always)]
+    pub fn from_words(w: [i32; 4]) -> Self {
+        Self {
+            multiplier: w[0],
+            round: (w[1] as u32 as i64) | ((w[2] as i64) << 32),
+            shift: w[3] as u32 & 31,
+        }
+    }
+
+    /// Exactly [`Requant::apply`]`(x)`.
+    #[inline(always)]
+    pub fn apply(self, x: i32) -> i32 {
+        let p = x as i64 * self.multiplier as i64;
+        // -1 where the doubling high multiply is negative, else 0.
+        let neg = (p + (1 << 30)) >> 63;
+        let sum = p.wrapping_add(self.round).wrapping_add(neg << 31);
+        ((sum >> 32) as i32) >> self.shift
+    }
+
+    /// `max(apply(x), 0)` up to values `<= 0`: equal to [`Self::apply`]
+    /// wherever that is positive, and `<= 0` wherever that is. For callers
+    /// that clamp at 0 or above anyway (a fused ReLU), it skips the
+    /// correction for negative products.
+    #[inline(always)]
+    pub fn apply_relu(self, x: i32) -> i32 {
+        let p = x as i64 * self.multiplier as i64;
+        ((p.wrapping_add(self.round) >> 32) as i32) >> self.shift
+    }
+}
+
 /// gemmlowp's `SaturatingRoundingDoublingHighMul`: `a * b / 2^31` rounded to
 /// nearest (ties towards +∞: nudge `2^30` for a non-negative product,
 /// `1 - 2^30` for a negative one, then a truncating division), saturating
@@ -294,6 +377,90 @@ pub fn probability_lut(q: QuantParams) -> [u8; 256] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fused_requant_equals_apply() {
+        let mut s = 0xf05e_u64;
+        let mut next = || {
+            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let extremes = [
+            i32::MIN,
+            i32::MIN + 1,
+            -(1 << 30),
+            -1,
+            0,
+            1,
+            1 << 30,
+            i32::MAX,
+        ];
+        for shift in [
+            i8::MIN,
+            -40,
+            -31,
+            -30,
+            -20,
+            -12,
+            -7,
+            -2,
+            -1,
+            0,
+            1,
+            30,
+            i8::MAX,
+        ] {
+            for k in 0..400 {
+                let multiplier = match extremes.get(k) {
+                    Some(&e) => e,
+                    _ => next() as i32 >> (next() % 31),
+                };
+                let rq = Requant { multiplier, shift };
+                let Some(f) = FusedRequant::new(rq) else {
+                    assert!(shift >= 0 || multiplier == i32::MIN, "{rq:?}");
+                    continue;
+                };
+                assert!(shift <= -1);
+                for j in 0..200 {
+                    let x = match extremes.get(j) {
+                        Some(&e) => e,
+                        // Many low zero bits: exact ties are likelier.
+                        None if j <= 40 => {
+                            (next() as i32 >> (next() % 32)) & !((1 << (next() % 20)) - 1)
+                        }
+                        _ => next() as i32 >> (next() % 32),
+                    };
+                    let want = rq.apply(x);
+                    assert_eq!(f.apply(x), want, "{rq:?} x {x}");
+                    let relu = f.apply_relu(x);
+                    if want > 0 {
+                        assert_eq!(relu, want, "{rq:?} x {x}");
+                    } else {
+                        assert!(relu <= 0, "{rq:?} x {x}");
+                    }
+                }
+            }
+        }
+        // Ties of the rounding divide hit exactly: 3 · 2^(e-1) · 2^31 / m
+        // with m = 2^30 gives y = 3 · 2^(e-1) … for every e.
+        for e in 1..=31i32 {
+            let rq = Requant {
+                multiplier: 1 << 30,
+                shift: -(e as i8),
+            };
+            let f = FusedRequant::new(rq).unwrap();
+            for y in -70i64..70 {
+                let x = (y << 1).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+                for dx in [-1, 0, 1] {
+                    let x = x.saturating_add(dx);
+                    assert_eq!(f.apply(x), rq.apply(x), "e {e} x {x}");
+                }
+            }
+        }
+    }
 
     /// Single rounding of the exact product, for comparison.
     fn exact(x: i32, r: Requant) -> f64 {

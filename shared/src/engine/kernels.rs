@@ -19,7 +19,7 @@
 //! is what lets the fast kernel reorder — then [`finish`].
 
 use super::EngineError;
-use crate::quant::{ADD_LEFT_SHIFT, AddRequant, Requant};
+use crate::quant::{ADD_LEFT_SHIFT, AddRequant, FusedRequant, Requant};
 
 /// Requantise an accumulator, add the output zero point, clamp to the
 /// activation range (`[-128, 127]`, or `[zero_point, 127]` with a fused ReLU).
@@ -50,6 +50,10 @@ pub fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
     }
     acc
 }
+
+/// Scratch words per output channel in [`fast::conv2d_s8`]: the bias and
+/// the requantiser ([`FusedRequant`] or [`Requant`]) as four words.
+pub const CHANNEL_WORDS: usize = 5;
 
 /// Shape of a 2-D convolution with "same" padding of `(k - 1) / 2` on the
 /// top and left (and as much as needed at the bottom and right).
@@ -100,18 +104,36 @@ impl ConvGeom {
     pub fn weight_len(&self) -> usize {
         self.out_c.saturating_mul(self.patch_len())
     }
-    /// `i32` words of scratch [`fast::conv2d_s8`] needs: bias, multiplier
-    /// and shift decoded once per op (`3 * out_c`), then the weights widened
-    /// to `i16` and one `i16` im2col patch (`(out_c + 1) * patch_len`
-    /// halves, rounded up to whole words). In `u64`: the planner must see
-    /// an absurd size as too large, not as a wrapped small one.
+    /// `i32` words of scratch [`fast::conv2d_s8`] needs, in `u64` so the
+    /// planner sees an absurd size as too large, not as a wrapped small
+    /// one: [`CHANNEL_WORDS`] per output channel (bias and requantiser,
+    /// decoded once per op), the weights widened to `i16` pairs
+    /// (`out_c · k` kernel rows of [`Self::row_words`]`(k)`), and `k` input
+    /// rows widened the same way with their padding ([`Self::ring_words`]).
     pub fn scratch_words(&self) -> u64 {
-        let out_c = self.out_c as u64;
-        let kk = (self.k as u64)
-            .saturating_mul(self.k as u64)
-            .saturating_mul(self.in_c as u64);
-        let halves = out_c.saturating_add(1).saturating_mul(kk);
-        out_c.saturating_mul(3).saturating_add(halves.div_ceil(2))
+        let (out_c, k) = (self.out_c as u64, self.k as u64);
+        let weights = out_c.saturating_mul(k).saturating_mul(self.row_words(k));
+        out_c
+            .saturating_mul(CHANNEL_WORDS as u64)
+            .saturating_add(weights)
+            .saturating_add(k.saturating_mul(self.ring_words()))
+    }
+
+    /// Channels per pixel once widened: `in_c` rounded up to even, so a
+    /// pixel is whole words of `i16` pairs.
+    fn even_c(&self) -> u64 {
+        (self.in_c as u64).saturating_add(self.in_c as u64 & 1)
+    }
+
+    /// Words of `pixels` widened pixels.
+    fn row_words(&self, pixels: u64) -> u64 {
+        pixels.saturating_mul(self.even_c()) / 2
+    }
+
+    /// Words of one widened input row with its left and right padding.
+    fn ring_words(&self) -> u64 {
+        let padded = (self.in_w as u64).saturating_add(2 * self.pad() as u64);
+        self.row_words(padded)
     }
 
     /// Valid kernel size and stride, no empty side, and every size the
@@ -399,12 +421,26 @@ pub mod reference {
 /// bit; shaped for the Cortex-M7 (and fine anywhere else).
 pub mod fast {
     use super::*;
+    use crate::engine::dsp::{dot2x2, pack, smlad};
 
-    /// 2-D convolution by im2col: per output pixel, the receptive field is
-    /// widened once to `i16` with the zero point subtracted (padding becomes
-    /// 0), then each output channel is one [`dot_i16`] against its weights,
-    /// widened to `i16` once per op. `scratch` must hold
-    /// [`ConvGeom::scratch_words`] words.
+    /// 2-D convolution, shaped for `SMLAD` (two 16-bit MACs per
+    /// instruction, [`smlad`]) and few instructions per MAC:
+    ///
+    /// - the `k` input rows an output row needs are widened to `i16` pairs
+    ///   (zero point subtracted, an odd `in_c` padded with a zero channel)
+    ///   into a window laid out column by column, `[x][ky][c]`, with zero
+    ///   padding columns: the receptive field of an output pixel is then
+    ///   one contiguous run of words, and padding costs nothing. Moving
+    ///   down a row shifts the window by one row's block (a `memmove`) and
+    ///   widens only the new row;
+    /// - the weights are widened once per op in the same order,
+    ///   `[oc][kx][ky][c]`;
+    /// - outputs come in register tiles of two pixels × two channels: per
+    ///   word of the receptive field, four loads feed four `SMLAD`s (eight
+    ///   MACs);
+    /// - the requantisation is [`FusedRequant`] where the op allows it.
+    ///
+    /// `scratch` must hold [`ConvGeom::scratch_words`] words.
     pub fn conv2d_s8(
         g: &ConvGeom,
         p: &ConvParams<'_>,
@@ -418,63 +454,326 @@ pub mod fast {
         let scratch = scratch
             .get_mut(..words)
             .ok_or(EngineError::ScratchTooSmall)?;
-        let (out_c, k, in_c, kk) = (g.out_c, g.k, g.in_c, g.patch_len());
-        let (bias, rest) = scratch.split_at_mut(out_c);
-        let (mult, rest) = rest.split_at_mut(out_c);
-        let (shift, rest) = rest.split_at_mut(out_c);
-        let halves: &mut [i16] =
-            bytemuck::try_cast_slice_mut(rest).map_err(|_| EngineError::ScratchTooSmall)?;
-        let (wbuf, rest) = halves.split_at_mut(out_c * kk);
-        let patch = rest.get_mut(..kk).ok_or(EngineError::ScratchTooSmall)?;
+        let (out_c, k, in_c) = (g.out_c, g.k, g.in_c);
+        let even_c = g.even_c() as usize;
+        // Words per widened pixel, per column of the window, per field.
+        let pw = even_c / 2;
+        let col = k * pw;
+        let field = k * col;
+        let (chans, rest) = scratch.split_at_mut(CHANNEL_WORDS * out_c);
+        let (weights, window) = rest.split_at_mut(out_c * field);
+        let weights: &mut [u32] = bytemuck::cast_slice_mut(weights);
+        let window: &mut [u32] = bytemuck::cast_slice_mut(window);
 
-        for oc in 0..out_c {
-            bias[oc] = p.bias(oc);
+        let fused = (0..out_c).all(|oc| FusedRequant::new(p.requant(oc)).is_some());
+        for (oc, ch) in chans.chunks_exact_mut(CHANNEL_WORDS).enumerate() {
+            ch[0] = p.bias(oc);
             let rq = p.requant(oc);
-            mult[oc] = rq.multiplier;
-            shift[oc] = rq.shift as i32;
+            match FusedRequant::new(rq).filter(|_| fused) {
+                Some(f) => ch[1..].copy_from_slice(&f.to_words()),
+                None => ch[1..].copy_from_slice(&[rq.multiplier, rq.shift as i32, 0, 0]),
+            }
         }
-        for (d, &s) in wbuf.iter_mut().zip(p.weights) {
-            *d = s as i8 as i16;
-        }
-
-        let (oh, ow, pad, zp) = (g.out_h(), g.out_w(), g.pad(), p.in_zp as i16);
-        let lo = act_min(p.out_zp, p.relu);
-        let row = k * in_c;
-        for oy in 0..oh {
-            for ox in 0..ow {
-                for (ky, prow) in patch.chunks_exact_mut(row).enumerate() {
-                    let iy = (oy * g.stride + ky).wrapping_sub(pad);
-                    for (kx, seg) in prow.chunks_exact_mut(in_c).enumerate() {
-                        let ix = (ox * g.stride + kx).wrapping_sub(pad);
-                        // Out of range (including the wrapped "negative"
-                        // coordinates) is padding: x = zero point, x - zp = 0.
-                        if iy < g.in_h && ix < g.in_w {
-                            let at = (iy * g.in_w + ix) * in_c;
-                            for (d, &s) in seg.iter_mut().zip(&input[at..at + in_c]) {
-                                *d = s as i16 - zp;
-                            }
-                        } else {
-                            seg.fill(0);
-                        }
-                    }
-                }
-                let at = (oy * ow + ox) * out_c;
-                let out_px = &mut output[at..at + out_c];
-                let per_oc = out_px
-                    .iter_mut()
-                    .zip(wbuf.chunks_exact(kk))
-                    .zip(bias.iter().zip(mult.iter().zip(shift.iter())));
-                for ((o, w), (&b, (&m, &s))) in per_oc {
-                    let acc = b.wrapping_add(dot_i16(patch, w));
-                    let rq = Requant {
-                        multiplier: m,
-                        shift: s as i8,
-                    };
-                    *o = finish(acc, rq, p.out_zp, lo, i8::MAX);
+        // Weights [oc][ky][kx][ic] → [oc][kx][ky] blocks of `pw` words, the
+        // two channels of a pair interleaved word by word (one load of two
+        // words feeds a tile), a last odd channel alone.
+        let w8: &[i8] = bytemuck::cast_slice(p.weights);
+        for (oc, src) in w8.chunks_exact(k * k * in_c).enumerate() {
+            let (base, lanes, lane) = if oc + 1 == out_c && out_c % 2 == 1 {
+                (oc * field, 1, 0)
+            } else {
+                ((oc & !1) * field, 2, oc & 1)
+            };
+            for (ky, src_row) in src.chunks_exact(k * in_c).enumerate() {
+                for (kx, px) in src_row.chunks_exact(in_c).enumerate() {
+                    let at = base + (kx * k + ky) * pw * lanes + lane;
+                    let dst = weights[at..].iter_mut().step_by(lanes).take(pw);
+                    widen(px, 0, in_c, dst);
                 }
             }
         }
+        window.fill(0);
+
+        let lo = act_min(p.out_zp, p.relu);
+        let out = Output {
+            zp: p.out_zp as i32,
+            lo: lo as i32,
+        };
+        // The lower clamp at or above the zero point (a fused ReLU):
+        // FusedRequant::apply_relu suffices.
+        let relu = lo >= p.out_zp;
+        let (oh, ow, pad, stride) = (g.out_h(), g.out_w(), g.pad(), g.stride);
+        // The window holds input rows `top..top + k` (in padded
+        // coordinates: row r is input row r - pad), once filled.
+        let mut top: Option<usize> = None;
+        for oy in 0..oh {
+            let want = oy * stride;
+            let fresh = match top {
+                Some(t) if want - t < k => {
+                    // Shift the kept rows up by `want - t` blocks; the
+                    // words moved in at each column's end are rewritten below.
+                    let by = (want - t) * pw;
+                    window.copy_within(by.., 0);
+                    k - (want - t)
+                }
+                _ => 0,
+            };
+            top = Some(want);
+            for ky in fresh..k {
+                let iy = (want + ky).wrapping_sub(pad);
+                let columns = window[pad * col..].chunks_exact_mut(col).take(g.in_w);
+                if iy < g.in_h {
+                    let src = &input[iy * g.in_w * in_c..][..g.in_w * in_c];
+                    for (c, px) in columns.zip(src.chunks_exact(in_c)) {
+                        widen(px, p.in_zp, in_c, c[ky * pw..][..pw].iter_mut());
+                    }
+                } else {
+                    // Padding rows: x - zero point = 0.
+                    for c in columns {
+                        c[ky * pw..][..pw].fill(0);
+                    }
+                }
+            }
+            // The shift also moved the next column's rows (or stale words,
+            // at the end) into the padding columns' new rows: zero them.
+            if fresh > 0 {
+                for (x, c) in window.chunks_exact_mut(col).enumerate() {
+                    if x < pad || x >= pad + g.in_w {
+                        c[fresh * pw..].fill(0);
+                    }
+                }
+            }
+
+            let out_row = &mut output[oy * ow * out_c..][..ow * out_c];
+            let run = match (fused, relu) {
+                (true, true) => row::<FUSED_RELU>,
+                (true, false) => row::<FUSED>,
+                (false, _) => row::<GENERIC>,
+            };
+            run(
+                window,
+                stride * col,
+                ow,
+                weights,
+                chans,
+                field,
+                &out,
+                out_row,
+            );
+        }
         Ok(())
+    }
+
+    /// Requantisation variants, monomorphised so that the per-output code
+    /// has no branches: [`FusedRequant::apply_relu`], [`FusedRequant::apply`],
+    /// or [`Requant::apply`] through [`finish`].
+    const FUSED_RELU: u8 = 0;
+    const FUSED: u8 = 1;
+    const GENERIC: u8 = 2;
+
+    /// One row of outputs: for each pair of output channels (then a last
+    /// odd one), the pixels two at a time (then a last odd one). Pixel
+    /// `ox`'s receptive field is `field` words of `window` from `ox * step`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn row<const MODE: u8>(
+        window: &[u32],
+        step: usize,
+        ow: usize,
+        weights: &[u32],
+        chans: &[i32],
+        field: usize,
+        out: &Output,
+        out_row: &mut [i8],
+    ) {
+        let out_c = chans.len() / CHANNEL_WORDS;
+        let ch = |oc: usize| &chans[oc * CHANNEL_WORDS..][..CHANNEL_WORDS];
+        let mut oc = 0;
+        while oc + 2 <= out_c {
+            let w = &weights[oc * field..][..2 * field];
+            let c = [ch(oc), ch(oc + 1)];
+            row_pairs::<MODE>(
+                window,
+                step,
+                field,
+                ow,
+                w,
+                c,
+                out,
+                &mut out_row[oc..],
+                out_c,
+            );
+            oc += 2;
+        }
+        if oc < out_c {
+            let w = &weights[oc * field..][..field];
+            row_single::<MODE>(
+                window,
+                step,
+                field,
+                ow,
+                w,
+                ch(oc),
+                out,
+                &mut out_row[oc..],
+                out_c,
+            );
+        }
+    }
+
+    /// How accumulators become outputs in one op.
+    #[derive(Clone, Copy)]
+    struct Output {
+        zp: i32,
+        lo: i32,
+    }
+
+    impl Output {
+        /// The output for accumulator `acc` (bias included) of a channel
+        /// with requantiser `rq` (see [`Rq`]).
+        #[inline(always)]
+        fn finish<const MODE: u8>(self, acc: i32, rq: &Rq) -> i8 {
+            let r = match MODE {
+                FUSED_RELU => rq.fused.apply_relu(acc),
+                FUSED => rq.fused.apply(acc),
+                _ => return finish(acc, rq.generic, self.zp as i8, self.lo as i8, i8::MAX),
+            };
+            // = clamp(r + zp, lo, 127) (lo >= -128): one SSAT and a max.
+            // |r| <= 2^30, so r + zp cannot overflow (finish's saturating
+            // add never saturates here).
+            (r + self.zp).clamp(-128, 127).max(self.lo) as i8
+        }
+    }
+
+    /// A channel's bias and requantiser, decoded from its words.
+    #[derive(Clone, Copy)]
+    struct Rq {
+        bias: i32,
+        fused: FusedRequant,
+        generic: Requant,
+    }
+
+    impl Rq {
+        #[inline(always)]
+        fn new(ch: &[i32]) -> Self {
+            Self {
+                bias: ch[0],
+                fused: FusedRequant::from_words([ch[1], ch[2], ch[3], ch[4]]),
+                generic: Requant {
+                    multiplier: ch[1],
+                    shift: ch[2] as i8,
+                },
+            }
+        }
+    }
+
+    /// A row of outputs of two channels (weights `w` interleaved word by
+    /// word), into `dst[ox * out_c]` and `dst[ox * out_c + 1]`. Per word of
+    /// a receptive field, two pixels: two loads of the fields, one of the
+    /// two weights, four `SMLAD`s — nine instructions for eight MACs. A
+    /// function of its own so the loop gets the registers to itself
+    /// (inlined into the kernel, or unrolled, LLVM runs out of registers
+    /// and spills).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn row_pairs<const MODE: u8>(
+        window: &[u32],
+        step: usize,
+        field: usize,
+        ow: usize,
+        w: &[u32],
+        ch: [&[i32]; 2],
+        out: &Output,
+        dst: &mut [i8],
+        out_c: usize,
+    ) {
+        let (r0, r1) = (Rq::new(ch[0]), Rq::new(ch[1]));
+        let out = *out;
+        let w = &w[..2 * field];
+        let init = [r0.bias, r1.bias, r0.bias, r1.bias];
+        let mut ox = 0;
+        while ox + 2 <= ow {
+            let x0 = &window[ox * step..][..field];
+            let x1 = &window[(ox + 1) * step..][..field];
+            let [a, b, c, d] = dot2x2(x0, x1, w, init);
+            let o = &mut dst[ox * out_c..][..out_c + 2];
+            o[0] = out.finish::<MODE>(a, &r0);
+            o[1] = out.finish::<MODE>(b, &r1);
+            o[out_c] = out.finish::<MODE>(c, &r0);
+            o[out_c + 1] = out.finish::<MODE>(d, &r1);
+            ox += 2;
+        }
+        if ox < ow {
+            let x0 = &window[ox * step..][..field];
+            let (mut a, mut b) = (r0.bias, r1.bias);
+            for (&p, w) in x0.iter().zip(w.chunks_exact(2)) {
+                a = smlad(p, w[0], a);
+                b = smlad(p, w[1], b);
+            }
+            let o = &mut dst[ox * out_c..][..2];
+            o[0] = out.finish::<MODE>(a, &r0);
+            o[1] = out.finish::<MODE>(b, &r1);
+        }
+    }
+
+    /// A row of outputs of one channel, into `dst[ox * out_c]`: two pixels
+    /// per step (three loads, two `SMLAD`s for four MACs).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn row_single<const MODE: u8>(
+        window: &[u32],
+        step: usize,
+        field: usize,
+        ow: usize,
+        w: &[u32],
+        ch: &[i32],
+        out: &Output,
+        dst: &mut [i8],
+        out_c: usize,
+    ) {
+        let r0 = Rq::new(ch);
+        let out = *out;
+        let w = &w[..field];
+        let mut ox = 0;
+        while ox + 2 <= ow {
+            let x0 = &window[ox * step..][..field];
+            let x1 = &window[(ox + 1) * step..][..field];
+            let (mut a, mut c) = (r0.bias, r0.bias);
+            for ((&p, &q), &w) in x0.iter().zip(x1).zip(w) {
+                a = smlad(p, w, a);
+                c = smlad(q, w, c);
+            }
+            let o = &mut dst[ox * out_c..][..out_c + 1];
+            o[0] = out.finish::<MODE>(a, &r0);
+            o[out_c] = out.finish::<MODE>(c, &r0);
+            ox += 2;
+        }
+        if ox < ow {
+            let x0 = &window[ox * step..][..field];
+            let mut a = r0.bias;
+            for (&p, &w) in x0.iter().zip(w) {
+                a = smlad(p, w, a);
+            }
+            dst[ox * out_c] = out.finish::<MODE>(a, &r0);
+        }
+    }
+
+    /// Widens one pixel `src` (`in_c` bytes) into the words `dst` yields
+    /// (`in_c` rounded up to even, halved) as `i16` pairs of `x - zp`; an
+    /// odd `in_c` gets a zero channel.
+    #[inline(always)]
+    fn widen<'d>(src: &[i8], zp: i8, in_c: usize, dst: impl Iterator<Item = &'d mut u32>) {
+        let zp = zp as i16;
+        let v = |b: i8| b as i16 - zp;
+        for (i, d) in dst.enumerate() {
+            let lo = v(src[2 * i]);
+            let hi = if 2 * i + 1 < in_c {
+                v(src[2 * i + 1])
+            } else {
+                0
+            };
+            *d = pack(lo, hi);
+        }
     }
 
     /// 2×2 max pooling, stride 2: two input rows at a time, channels zipped.
@@ -593,7 +892,8 @@ pub mod fast {
 
     /// TFLite int8 add with each input's shift-and-scale taken from a
     /// 256-entry table (it depends on that input alone), leaving one
-    /// requantisation per element instead of three.
+    /// requantisation per element instead of three — [`FusedRequant`]
+    /// where the output's requantiser has one.
     pub fn add_s8(
         p: &AddParams,
         in_a: &[i8],
@@ -608,10 +908,30 @@ pub mod fast {
             *la = add_scaled(x, p.a_zp, p.requant.a);
             *lb = add_scaled(x, p.b_zp, p.requant.b);
         }
-        for (o, (&a, &b)) in output.iter_mut().zip(in_a.iter().zip(in_b)) {
-            let sa = lut_a[(a as i32 + 128) as usize];
-            let sb = lut_b[(b as i32 + 128) as usize];
-            *o = add_finish(sa, sb, p);
+        let pairs = output.iter_mut().zip(in_a.iter().zip(in_b));
+        let sum = |a: i8, b: i8| {
+            lut_a[(a as i32 + 128) as usize].saturating_add(lut_b[(b as i32 + 128) as usize])
+        };
+        let Some(f) = FusedRequant::new(p.requant.out) else {
+            for (o, (&a, &b)) in pairs {
+                *o = add_finish(
+                    lut_a[(a as i32 + 128) as usize],
+                    lut_b[(b as i32 + 128) as usize],
+                    p,
+                );
+            }
+            return Ok(());
+        };
+        let (zp, lo) = (p.out_zp as i32, act_min(p.out_zp, p.relu) as i32);
+        if lo >= zp {
+            // A fused ReLU: negative results clamp to lo anyway.
+            for (o, (&a, &b)) in pairs {
+                *o = (f.apply_relu(sum(a, b)) + zp).clamp(-128, 127).max(lo) as i8;
+            }
+        } else {
+            for (o, (&a, &b)) in pairs {
+                *o = (f.apply(sum(a, b)) + zp).clamp(-128, 127).max(lo) as i8;
+            }
         }
         Ok(())
     }
