@@ -267,6 +267,185 @@ impl Region {
     }
 }
 
+/// A region with the constants of its point test computed once (a fan's
+/// edge tangents and squared radii), for loops that test many points
+/// against one region (the fit scores every candidate on every map pixel).
+/// [`PreparedRegion::contains`] is exactly [`Region::contains`]: the same
+/// operations on the same values.
+#[derive(Clone, Copy, Debug)]
+pub struct PreparedRegion {
+    region: Region,
+    r_outer2: f32,
+    r_inner2: f32,
+    tan_left: f32,
+    tan_right: f32,
+}
+
+impl Region {
+    /// See [`PreparedRegion`].
+    pub fn prepare(&self) -> PreparedRegion {
+        let mut p = PreparedRegion {
+            region: *self,
+            r_outer2: 0.0,
+            r_inner2: 0.0,
+            tan_left: 0.0,
+            tan_right: 0.0,
+        };
+        if let Region::Fan(f) = self {
+            p.r_outer2 = f.r_outer * f.r_outer;
+            p.r_inner2 = f.r_inner * f.r_inner;
+            p.tan_left = libm::tanf(f.angle_left);
+            p.tan_right = libm::tanf(f.angle_right);
+        }
+        p
+    }
+}
+
+impl PreparedRegion {
+    /// Exactly [`Region::contains`] of the prepared region.
+    #[inline]
+    pub fn contains(&self, x: f32, y: f32) -> bool {
+        let f = match &self.region {
+            Region::Rect(r) => return r.contains(x, y),
+            Region::Fan(f) => f,
+        };
+        // Fan::contains, step for step.
+        let dx = x - f.apex_x;
+        let dy = y - f.apex_y;
+        if dy <= 0.0 {
+            return false;
+        }
+        if let Some(top) = f.flat_top
+            && y < top
+        {
+            return false;
+        }
+        if let Some(c) = f.clip
+            && !c.contains(x, y)
+        {
+            return false;
+        }
+        let r2 = dx * dx + dy * dy;
+        if r2 > self.r_outer2 || r2 < self.r_inner2 {
+            return false;
+        }
+        let t = dx / dy;
+        t >= self.tan_left && t <= self.tan_right
+    }
+
+    /// The test restricted to the row at `y`: `None` if no point of that
+    /// row is inside, else a [`RowTest`] whose `contains(x)` equals
+    /// `self.contains(x, y)`. Hoists everything that depends on `y` alone
+    /// out of a scan along the row.
+    #[inline]
+    pub fn row(&self, y: f32) -> Option<RowTest> {
+        match &self.region {
+            Region::Rect(r) => (y >= r.y0 && y < r.y1).then_some(RowTest {
+                x0: r.x0,
+                x1: r.x1,
+                fan: None,
+            }),
+            Region::Fan(f) => {
+                let dy = y - f.apex_y;
+                if dy <= 0.0 {
+                    return None;
+                }
+                if let Some(top) = f.flat_top
+                    && y < top
+                {
+                    return None;
+                }
+                let (x0, x1) = match f.clip {
+                    Some(c) if !(y >= c.y0 && y < c.y1) => return None,
+                    Some(c) => (c.x0, c.x1),
+                    None => (f32::NEG_INFINITY, f32::INFINITY),
+                };
+                Some(RowTest {
+                    x0,
+                    x1,
+                    fan: Some(RowFan {
+                        apex_x: f.apex_x,
+                        dy,
+                        dy2: dy * dy,
+                        r_outer2: self.r_outer2,
+                        r_inner2: self.r_inner2,
+                        tan_left: self.tan_left,
+                        tan_right: self.tan_right,
+                    }),
+                })
+            }
+        }
+    }
+
+    /// A box outside which [`Self::contains`] is false (it may be
+    /// larger than the region, by a safety margin for rounding); `None`
+    /// when the region is not finite.
+    pub fn bounds(&self) -> Option<Rect> {
+        let b = match &self.region {
+            Region::Rect(r) => *r,
+            Region::Fan(f) => {
+                // Inside means dy > 0 and dx² + dy² <= r_outer², so
+                // |dx|, dy <= r_outer (plus rounding, well within the margin).
+                let r = f.r_outer * 1.001 + 1.0;
+                let mut b = Rect::new(f.apex_x - r, f.apex_y, f.apex_x + r, f.apex_y + r);
+                if let Some(c) = f.clip {
+                    b = Rect::new(
+                        b.x0.max(c.x0),
+                        b.y0.max(c.y0),
+                        b.x1.min(c.x1),
+                        b.y1.min(c.y1),
+                    );
+                }
+                b
+            }
+        };
+        let finite = b.x0.is_finite() && b.y0.is_finite() && b.x1.is_finite() && b.y1.is_finite();
+        finite.then_some(b)
+    }
+}
+
+/// [`PreparedRegion::contains`] along one row (see [`PreparedRegion::row`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RowTest {
+    /// `x0 <= x < x1` (a rectangle, or a fan's clip; infinite without one).
+    x0: f32,
+    x1: f32,
+    fan: Option<RowFan>,
+}
+
+/// The row constants of a fan's test.
+#[derive(Clone, Copy, Debug)]
+struct RowFan {
+    apex_x: f32,
+    dy: f32,
+    dy2: f32,
+    r_outer2: f32,
+    r_inner2: f32,
+    tan_left: f32,
+    tan_right: f32,
+}
+
+impl RowTest {
+    /// Exactly the prepared region's `contains(x, y)` for this row's `y`.
+    #[inline]
+    pub fn contains(&self, x: f32) -> bool {
+        if !(x >= self.x0 && x < self.x1) {
+            return false;
+        }
+        let Some(f) = &self.fan else {
+            return true;
+        };
+        let dx = x - f.apex_x;
+        // dx * dx + dy * dy, with dy * dy computed once: the same roundings.
+        let r2 = dx * dx + f.dy2;
+        if r2 > f.r_outer2 || r2 < f.r_inner2 {
+            return false;
+        }
+        let t = dx / f.dy;
+        t >= f.tan_left && t <= f.tan_right
+    }
+}
+
 /// A half-open run of kept pixels `[start, end)` on one row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {

@@ -666,3 +666,78 @@ fn fan_bridged_to_strip_is_cut_between_them() {
     let d = boundary_distance(&raster(&fit, W, H), &raster(&truth, W, H), W, H);
     assert!(d < 4.0, "boundary distance {d}: {fit:?}");
 }
+
+/// The scored IoU (prepared regions, scan bounded to the component and the
+/// regions) is the full scan's, bit for bit: random fans (flat tops, inner
+/// arcs, clips, apexes outside the map) and rectangles against the
+/// component of a random fan's coarse map, alone and in pairs.
+#[test]
+fn bounded_iou_equals_full_scan() {
+    let (mw, mh) = (80usize, 64usize);
+    let opts = FitOptions::upscaled(mw, mh, W, H);
+    let mut rng = TestRng(7);
+    let fan = |rng: &mut TestRng| {
+        let mut u = || rng.unit();
+        let mut f = Fan {
+            apex_x: -100.0 + 840.0 * u(),
+            apex_y: -300.0 + 400.0 * u(),
+            angle_left: -1.4 + 1.3 * u(),
+            angle_right: 0.05 + 1.3 * u(),
+            r_inner: 0.0,
+            r_outer: 50.0 + 600.0 * u(),
+            flat_top: None,
+            clip: None,
+        };
+        if u() < 0.3 {
+            f.flat_top = Some(f.apex_y + 60.0 * u());
+        }
+        if u() < 0.3 {
+            f.r_inner = f.r_outer * 0.5 * u();
+        }
+        if u() < 0.4 {
+            f.clip = Some(Rect::new(
+                300.0 * u(),
+                200.0 * u(),
+                340.0 + 300.0 * u(),
+                280.0 + 200.0 * u(),
+            ));
+        }
+        Region::Fan(f)
+    };
+    let mut compared = 0;
+    for _ in 0..20 {
+        let truth = Regions::one(fan(&mut rng));
+        let map = coarse_map(&truth, mw, mh, &opts);
+        let mut labels = vec![0u32; mw * mh];
+        let mut points = vec![(0.0f32, 0.0f32); scratch_len(mw, mh).points];
+        let mut s = FitScratch {
+            labels: &mut labels,
+            points: &mut points,
+        };
+        let Ok(comps) = components::<1>(&map, mw, mh, &opts, &mut s) else {
+            continue;
+        };
+        let c = comps[0];
+        for k in 0..30 {
+            let a = if k % 4 == 3 {
+                let mut u = || rng.unit();
+                Region::Rect(Rect::new(
+                    640.0 * u() - 50.0,
+                    480.0 * u() - 50.0,
+                    640.0 * u() + 50.0,
+                    480.0 * u() + 50.0,
+                ))
+            } else {
+                fan(&mut rng)
+            };
+            let b = fan(&mut rng);
+            for regions in [&[a][..], &[a, b][..]] {
+                let fast = iou(regions, &labels, &c, mw, &opts);
+                let full = iou_scan(regions, &labels, &c, mw, &opts, c.win);
+                assert_eq!(fast.to_bits(), full.to_bits(), "{regions:?}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 300, "only {compared} comparisons");
+}
