@@ -7,7 +7,7 @@
 //! `no_std`, no allocation, no panics on input.
 //!
 //! No unsafe code, with one exception the hardware needs: the `SMLAD`
-//! instruction in `engine::dsp`, built only for Armv7E-M targets (stable
+//! instructions in `dsp`, built only for Armv7E-M targets (stable
 //! Rust has no intrinsic for it). That module allows `unsafe_code`; the
 //! crate denies it everywhere else.
 #![no_std]
@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod morph;
 
 pub mod blob;
+mod dsp;
 pub mod engine;
 pub mod quant;
 pub mod slot;

@@ -421,7 +421,7 @@ pub mod reference {
 /// bit; shaped for the Cortex-M7 (and fine anywhere else).
 pub mod fast {
     use super::*;
-    use crate::engine::dsp::{dot2x2, pack, smlad};
+    use crate::dsp::{dot2x2, pack, smlad};
 
     /// 2-D convolution, shaped for `SMLAD` (two 16-bit MACs per
     /// instruction, [`smlad`]) and few instructions per MAC:

@@ -13,7 +13,6 @@
 //! the input, op `i` writes tensor `i + 1`, the last op's output is the
 //! logits. No allocation, no panics on any input: every defect is an error.
 
-mod dsp;
 pub mod kernels;
 pub mod plan;
 
