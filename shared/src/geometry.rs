@@ -444,6 +444,81 @@ impl RowTest {
         let t = dx / f.dy;
         t >= f.tan_left && t <= f.tan_right
     }
+
+    /// The pixels `i` in `lo..hi` whose centre `x = (i + 0.5) · scale`
+    /// (`scale > 0`) is inside, `contains(x)` exactly, as at most two
+    /// half-open runs `(start, end)` (empty runs have `start >= end`).
+    ///
+    /// Why exact without testing every pixel: the centre, `dx = x − apex`,
+    /// `dx / dy` (`dy > 0`) and `dx² + dy²` on either side of `dx = 0` are
+    /// monotone in `i` under round-to-nearest, so each condition of the test
+    /// holds on an interval (the inner radius: off an interval), and each
+    /// interval's ends are found by [`first_true`] with the same operations
+    /// as `contains`, walking from a closed-form guess that only sets the
+    /// cost (a few tests per row instead of one per pixel).
+    // `!(a < b)` on purpose: the negations of `contains`' own comparisons,
+    // NaN included.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    pub fn runs(&self, lo: usize, hi: usize, scale: f32) -> [(usize, usize); 2] {
+        let at = |i: usize| (i as f32 + 0.5) * scale;
+        let guess = |v: f32| v / scale - 0.5;
+        let l = first_true(lo, hi, guess(self.x0), |i| at(i) >= self.x0);
+        let r = first_true(lo, hi, guess(self.x1), |i| !(at(i) < self.x1));
+        let Some(f) = &self.fan else {
+            return [(l, r), (hi, hi)];
+        };
+        let dx = |i: usize| at(i) - f.apex_x;
+        let r2 = |i: usize| {
+            let d = dx(i);
+            d * d + f.dy2
+        };
+        let t = |i: usize| dx(i) / f.dy;
+        let l = l.max(first_true(
+            lo,
+            hi,
+            guess(f.apex_x + f.tan_left * f.dy),
+            |i| t(i) >= f.tan_left,
+        ));
+        let r = r.min(first_true(
+            lo,
+            hi,
+            guess(f.apex_x + f.tan_right * f.dy),
+            |i| !(t(i) <= f.tan_right),
+        ));
+        // Left of `m` the distance falls with i, from `m` on it grows.
+        let m = first_true(lo, hi, guess(f.apex_x), |i| dx(i) >= 0.0);
+        let half = |r2max: f32| libm::sqrtf((r2max - f.dy2).max(0.0));
+        // Within the outer radius: [a, m) on the left, [m, b) on the right.
+        let (ho, hi_) = (half(f.r_outer2), half(f.r_inner2));
+        let a = first_true(lo, m, guess(f.apex_x - ho), |i| !(r2(i) > f.r_outer2));
+        let b = first_true(m, hi, guess(f.apex_x + ho), |i| r2(i) > f.r_outer2);
+        // Within the inner radius (outside the fan): [c, m) and [m, d).
+        let c = first_true(lo, m, guess(f.apex_x - hi_), |i| r2(i) < f.r_inner2);
+        let d = first_true(m, hi, guess(f.apex_x + hi_), |i| !(r2(i) < f.r_inner2));
+        let (start, end) = (l.max(a), r.min(b));
+        [(start, end.min(c)), (start.max(d), end)]
+    }
+}
+
+/// The first `i` in `lo..hi` where `pred` holds (`hi` if none), for a
+/// `pred` that is false and then true over the range; the walk starts at
+/// `guess` (clamped into the range; any value, NaN included, is correct).
+fn first_true(lo: usize, hi: usize, guess: f32, pred: impl Fn(usize) -> bool) -> usize {
+    if lo >= hi {
+        return lo;
+    }
+    // A saturating cast: NaN gives 0, then clamped.
+    let mut i = (guess as usize).clamp(lo, hi);
+    if i == hi || pred(i) {
+        while i > lo && pred(i - 1) {
+            i -= 1;
+        }
+    } else {
+        while i < hi && !pred(i) {
+            i += 1;
+        }
+    }
+    i
 }
 
 /// A half-open run of kept pixels `[start, end)` on one row.
@@ -754,6 +829,71 @@ mod tests {
             assert_eq!(inside(&c), inside(&a) && inside(&b), "x = {x}");
         }
         assert!(intersect_spans(&a, &RowSpans::new()).is_empty());
+    }
+
+    /// `RowTest::runs` lists exactly the pixels whose centres `contains`
+    /// accepts: random fans (inner arcs, flat tops, clips, apexes off the
+    /// map, angles up to the steepest edge) and rectangles, every row of an
+    /// 80-pixel-wide map at three scales, and sub-ranges of the row.
+    #[test]
+    fn row_runs_equal_the_pixel_test() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut u = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let mut rows = 0;
+        for k in 0..400 {
+            let region = if k % 5 == 4 {
+                Region::Rect(Rect::new(
+                    700.0 * u() - 50.0,
+                    500.0 * u() - 20.0,
+                    700.0 * u() + 50.0,
+                    500.0 * u() + 20.0,
+                ))
+            } else {
+                let apex_y = -400.0 + 450.0 * u();
+                let r_outer = 30.0 + 700.0 * u();
+                Region::Fan(Fan {
+                    apex_x: -200.0 + 1000.0 * u(),
+                    apex_y,
+                    angle_left: -MAX_EDGE_ANGLE + 1.5 * u(),
+                    angle_right: MAX_EDGE_ANGLE - 1.5 * u(),
+                    r_inner: if u() < 0.4 { r_outer * u() } else { 0.0 },
+                    r_outer,
+                    flat_top: (u() < 0.3).then(|| apex_y + 100.0 * u()),
+                    clip: (u() < 0.5).then(|| {
+                        Rect::new(
+                            400.0 * u(),
+                            200.0 * u(),
+                            300.0 + 400.0 * u(),
+                            250.0 + 300.0 * u(),
+                        )
+                    }),
+                })
+            };
+            let p = region.prepare();
+            for scale in [8.0f32, 7.5, 8.533_334] {
+                for y in 0..64 {
+                    let cy = (y as f32 + 0.5) * scale * 0.75;
+                    let Some(row) = p.row(cy) else {
+                        continue;
+                    };
+                    let (lo, hi) = if y % 3 == 0 { (11, 57) } else { (0, 80) };
+                    let runs = row.runs(lo, hi, scale);
+                    for i in lo..hi {
+                        let x = (i as f32 + 0.5) * scale;
+                        let listed = runs.iter().any(|&(s, e)| s <= i && i < e);
+                        assert_eq!(listed, region.contains(x, cy), "{region:?} y {cy} i {i}");
+                    }
+                    assert!(runs.iter().all(|&(s, e)| s >= e || (lo <= s && e <= hi)));
+                    rows += 1;
+                }
+            }
+        }
+        assert!(rows > 20_000, "only {rows} rows");
     }
 
     #[test]

@@ -757,7 +757,9 @@ fn is_member(labels: &[u32], c: &Component, i: usize) -> bool {
 /// component and every region (elsewhere both are empty). The regions are
 /// [prepared](Region::prepare) once: the per-pixel test is then a few
 /// multiplies and one division, where `Region::contains` evaluated two
-/// tangents — same answers, about a third of the instructions.
+/// tangents — same answers, about a third of the instructions. Where one
+/// region crosses a row, its inside pixels come as runs
+/// ([`RowTest::runs`]) and only the component is tested pixel by pixel.
 fn iou(regions: &[Region], labels: &[u32], c: &Component, w: usize, opts: &FitOptions) -> f32 {
     let mut prepared: heapless::Vec<PreparedRegion, MAX_REGIONS> = heapless::Vec::new();
     // Union of the component's box and the regions' bounds, in map pixels
@@ -803,6 +805,17 @@ fn iou(regions: &[Region], labels: &[u32], c: &Component, w: usize, opts: &FitOp
         }
         let labels = &labels[y * w..][..w];
         let member = |x: usize| x == c.root.wrapping_sub(y * w) || labels[x] == c.root as u32;
+        let count = |(s, e): (usize, usize)| (s..e).map(|x| u32::from(member(x))).sum::<u32>();
+        if let [row] = rows[..] {
+            // One region: its inside pixels are at most two runs, so only
+            // the members are counted pixel by pixel.
+            let runs = row.runs(scan.x0, scan.x1, opts.scale_x);
+            let inside: u32 = runs.iter().map(|&(s, e)| e.saturating_sub(s) as u32).sum();
+            let both: u32 = runs.iter().map(|&r| count(r)).sum();
+            inter += both;
+            union += count((scan.x0, scan.x1)) + inside - both;
+            continue;
+        }
         if rows.is_empty() {
             // Only the component here.
             union += (scan.x0..scan.x1)
