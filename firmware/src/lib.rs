@@ -10,6 +10,8 @@
 //! - [`pipeline`]: thumbnail → int8 network → fit → plausibility →
 //!   consistency → temporal blend → spans → in-place fill;
 //! - [`device`]: the wire protocol's device side over any embedded-io link;
+//! - [`pubkey`]: the model-signing key an image requires, fixed at build
+//!   time (`SONOMASK_MODEL_PUBKEY`);
 //! - [`board`]: the QEMU `mps2-an500` board's memory map and the stage
 //!   marks the instruction-counting plugin watches (the board image itself
 //!   is `src/bin/sonomask-mps2/`).
@@ -22,6 +24,7 @@ pub mod board;
 pub mod device;
 pub mod pipeline;
 pub mod plausibility;
+pub mod pubkey;
 pub mod smoothing;
 
 pub use device::{Device, Event};

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::Serialize;
-use sonomask_core::blob::{BlobError, SignaturePolicy};
+use sonomask_core::blob::{self, BlobError, EncodeError, SIGNATURE_LEN, SignaturePolicy};
 use sonomask_core::engine::{Model, Op, SignatureStatus};
 
 /// Errors handling keys and blobs.
@@ -35,6 +35,14 @@ pub enum ModelFileError {
     },
     #[error("cannot gather randomness for a key: {0}")]
     Random(String),
+    #[error("{path}: cannot sign: {source}")]
+    Sign {
+        path: PathBuf,
+        #[source]
+        source: EncodeError,
+    },
+    #[error("{path}: {message}")]
+    Write { path: PathBuf, message: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelFileError + '_ {
@@ -139,6 +147,40 @@ pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey, ModelFileError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
+}
+
+/// Signs the blob `bytes` (read from `path`) with `key`, keeping its
+/// payload byte for byte: no requantisation, so the weights and the
+/// provenance hash stay the quantiser's. A signature already there is
+/// replaced. Returns the signed blob, checked to verify with `key`.
+pub fn sign_blob(path: &Path, bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>, ModelFileError> {
+    let mut buf = vec![0u8; bytes.len() + SIGNATURE_LEN];
+    let n = blob::resign_into(bytes, key, &mut buf).map_err(|e| match e {
+        EncodeError::Source(source) => ModelFileError::Blob {
+            path: path.to_path_buf(),
+            source,
+        },
+        source => ModelFileError::Sign {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Reads the blob `input`, signs it with the secret key file `key` and
+/// writes it atomically to `out` (which may be `input`). Returns the
+/// signed bytes.
+pub fn sign_file(input: &Path, key: &Path, out: &Path) -> Result<Vec<u8>, ModelFileError> {
+    let key = read_signing_key(key)?;
+    let bytes = std::fs::read(input).map_err(io(input))?;
+    let signed = sign_blob(input, &bytes, &key)?;
+    crate::dataset::write_atomic(out, &signed).map_err(|e| ModelFileError::Write {
+        path: out.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(signed)
 }
 
 /// One op as `inspect` reports it.
@@ -307,6 +349,44 @@ mod tests {
         };
         buf.truncate(n);
         buf
+    }
+
+    #[test]
+    fn sign_file_signs_in_place_and_rejects_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k");
+        let vk = keygen(&key, false).unwrap();
+        let blob = dir.path().join("m.snmk");
+        std::fs::write(&blob, tiny_blob(None)).unwrap();
+        let signed = sign_file(&blob, &key, &blob).unwrap();
+        assert_eq!(std::fs::read(&blob).unwrap(), signed);
+        let r = inspect(&blob, &signed, SignaturePolicy::Required(&vk)).unwrap();
+        assert_eq!(r.signature, "signed, verified");
+        // The payload is untouched: same as signing at encode time.
+        let sk = read_signing_key(&key).unwrap();
+        assert_eq!(signed, tiny_blob(Some(&sk)));
+
+        let mut corrupt = tiny_blob(None);
+        corrupt[6] ^= 1;
+        std::fs::write(&blob, &corrupt).unwrap();
+        let out = dir.path().join("never.snmk");
+        assert!(matches!(
+            sign_file(&blob, &key, &out),
+            Err(ModelFileError::Blob {
+                source: BlobError::CrcMismatch,
+                ..
+            })
+        ));
+        assert!(!out.exists());
+        assert!(matches!(
+            sign_file(&dir.path().join("missing"), &key, &out),
+            Err(ModelFileError::Io { .. })
+        ));
+        std::fs::write(dir.path().join("bad.key"), "not hex\n").unwrap();
+        assert!(matches!(
+            sign_file(&blob, &dir.path().join("bad.key"), &out),
+            Err(ModelFileError::BadKey { .. })
+        ));
     }
 
     #[test]

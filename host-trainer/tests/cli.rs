@@ -807,4 +807,125 @@ fn narrow_network_trains_quantizes_and_runs_on_the_engine() {
     let out = ok(&["eval", "--data", p(&data), "--masks", p(&masks), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["clips"], 3);
+
+/// The shipped blob without its signature: same payload, flags 0, new CRC.
+fn strip_signature(blob: &[u8]) -> Vec<u8> {
+    use sonomask_core::blob::{SIGNATURE_LEN, TRAILER_LEN, crc32};
+    let n = blob.len();
+    let signed = blob[n - TRAILER_LEN] & 1 == 1;
+    let mut out = blob[..n - TRAILER_LEN - if signed { SIGNATURE_LEN } else { 0 }].to_vec();
+    out.push(0);
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(b"SNMK");
+    out
+}
+
+#[test]
+fn sign_reproduces_the_shipped_dev_signed_blob_and_inspect_enforces_the_key() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dev_key = root.join("keys/dev.key");
+    let dev_pub = root.join("keys/dev.key.pub");
+    let shipped = std::fs::read(root.join("models/default.snmk")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let unsigned = dir.path().join("unsigned.snmk");
+    std::fs::write(&unsigned, strip_signature(&shipped)).unwrap();
+
+    // Unsigned: clean on its own, refused when a signature is required.
+    ok(&["inspect", p(&unsigned)]);
+    let out = sonomask(&[
+        "inspect",
+        p(&unsigned),
+        "--pubkey",
+        p(&dev_pub),
+        "--require-signature",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature"));
+
+    // Signed with the committed development key: verifies, and is the
+    // shipped blob byte for byte (ed25519 is deterministic).
+    let signed = dir.path().join("signed.snmk");
+    let slot = dir.path().join("signed.slot");
+    ok(&[
+        "sign",
+        "--model",
+        p(&unsigned),
+        "--key",
+        p(&dev_key),
+        "--out",
+        p(&signed),
+        "--slot",
+        p(&slot),
+    ]);
+    let out = ok(&[
+        "inspect",
+        p(&signed),
+        "--pubkey",
+        p(&dev_pub),
+        "--require-signature",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signed, verified"));
+    let signed_bytes = std::fs::read(&signed).unwrap();
+    assert!(
+        signed_bytes == shipped,
+        "models/default.snmk is not the blob signed with keys/dev.key: \
+         re-sign it with `sonomask sign --model models/default.snmk --key keys/dev.key --out models/default.snmk`"
+    );
+    let slot_bytes = std::fs::read(&slot).unwrap();
+    assert_eq!(&slot_bytes[..4], b"SNMS");
+    assert_eq!(
+        u32::from_le_bytes(slot_bytes[4..8].try_into().unwrap()) as usize,
+        signed_bytes.len()
+    );
+    assert_eq!(&slot_bytes[8..], &signed_bytes[..]);
+
+    // Another key does not verify it; signing in place with that key
+    // replaces the signature.
+    let other = dir.path().join("other.key");
+    ok(&["keygen", "--out", p(&other)]);
+    let other_pub = dir.path().join("other.key.pub");
+    let out = sonomask(&[
+        "inspect",
+        p(&signed),
+        "--pubkey",
+        p(&other_pub),
+        "--require-signature",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    ok(&[
+        "sign",
+        "--model",
+        p(&signed),
+        "--key",
+        p(&other),
+        "--out",
+        p(&signed),
+    ]);
+    ok(&[
+        "inspect",
+        p(&signed),
+        "--pubkey",
+        p(&other_pub),
+        "--require-signature",
+    ]);
+
+    // A corrupt blob is an error and writes nothing.
+    let mut bad = shipped.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 1;
+    std::fs::write(&unsigned, &bad).unwrap();
+    let never = dir.path().join("never.snmk");
+    let out = sonomask(&[
+        "sign",
+        "--model",
+        p(&unsigned),
+        "--key",
+        p(&dev_key),
+        "--out",
+        p(&never),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CRC"));
+    assert!(!never.exists());
 }

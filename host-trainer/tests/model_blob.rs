@@ -105,3 +105,12 @@ fn default_model_corruption_is_always_an_error() {
         assert!(load(&junk).is_err());
     }
 }
+
+#[test]
+fn default_model_is_signed_with_the_development_key() {
+    let (path, bytes) = default_blob();
+    let key_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../keys/dev.key.pub");
+    let key = model_file::read_verifying_key(&key_path).unwrap();
+    let r = model_file::inspect(&path, &bytes, SignaturePolicy::Required(&key)).unwrap();
+    assert_eq!(r.signature, "signed, verified");
+}

@@ -171,6 +171,8 @@ pub enum EncodeError {
     Serialize,
     /// The written blob does not load back: a bug in this crate.
     SelfCheck(BlobError),
+    /// The blob handed to [`resign_into`] does not load.
+    Source(BlobError),
 }
 
 impl core::fmt::Display for EncodeError {
@@ -182,6 +184,7 @@ impl core::fmt::Display for EncodeError {
             EncodeError::ArenaTooSmall => f.write_str("declared arena below the planned size"),
             EncodeError::Serialize => f.write_str("postcard serialisation failed"),
             EncodeError::SelfCheck(e) => write!(f, "written blob does not load back: {e}"),
+            EncodeError::Source(e) => write!(f, "blob to sign does not load: {e}"),
         }
     }
 }
@@ -190,7 +193,7 @@ impl core::error::Error for EncodeError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             EncodeError::InvalidGraph(e) => Some(e),
-            EncodeError::SelfCheck(e) => Some(e),
+            EncodeError::SelfCheck(e) | EncodeError::Source(e) => Some(e),
             _ => None,
         }
     }
@@ -324,6 +327,35 @@ pub fn sign_into(
     let vk = key.verifying_key();
     Model::from_bytes(written, SignaturePolicy::Required(&vk)).map_err(EncodeError::SelfCheck)?;
     Ok(n)
+}
+
+/// Signs an existing blob with `key` without decoding and re-encoding its
+/// model: the payload is copied byte for byte (so weights, provenance and
+/// every header field stay exactly as the quantiser wrote them), then the
+/// new signature, flags and CRC follow. A signature already there is
+/// replaced. `blob` must load (CRC, graph, arena) under
+/// [`SignaturePolicy::Optional`]; the result is checked to load under
+/// [`SignaturePolicy::Required`] with `key`'s verifying key. Returns the
+/// length written, `payload + SIGNATURE_LEN + TRAILER_LEN`.
+pub fn resign_into(blob: &[u8], key: &SigningKey, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    Model::from_bytes(blob, SignaturePolicy::Optional).map_err(EncodeError::Source)?;
+    // It loaded, so the trailer is well formed and the flags are valid.
+    let n = blob.len();
+    let signed = blob[n - TRAILER_LEN] & FLAG_SIGNED != 0;
+    let payload = n - TRAILER_LEN - if signed { SIGNATURE_LEN } else { 0 };
+    let total = payload + SIGNATURE_LEN + TRAILER_LEN;
+    let out = buf.get_mut(..total).ok_or(EncodeError::BufferTooSmall)?;
+    out[..payload].copy_from_slice(&blob[..payload]);
+    let sig: Signature = key.sign(&out[..payload]);
+    out[payload..payload + SIGNATURE_LEN].copy_from_slice(&sig.to_bytes());
+    out[payload + SIGNATURE_LEN] = FLAG_SIGNED;
+    let crc_end = payload + SIGNATURE_LEN + 1;
+    let crc = crc32(&out[..crc_end]);
+    out[crc_end..crc_end + 4].copy_from_slice(&crc.to_le_bytes());
+    out[crc_end + 4..].copy_from_slice(&END_MARKER);
+    let vk = key.verifying_key();
+    Model::from_bytes(out, SignaturePolicy::Required(&vk)).map_err(EncodeError::SelfCheck)?;
+    Ok(total)
 }
 
 /// Serialises any header and appends signature and trailer; no checks.

@@ -15,6 +15,7 @@ mod predict;
 mod quantize;
 mod refine_loop;
 mod review;
+mod sign;
 mod stats;
 mod synth;
 mod train;
@@ -52,6 +53,7 @@ enum Command {
     #[command(subcommand)]
     Experiment(experiment::Command),
     Keygen(keygen::Args),
+    Sign(sign::Args),
     Inspect(inspect::Args),
     Demo(demo::Args),
     Hil(hil::Args),
@@ -74,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quantize(a) => quantize::run(a),
         Command::Experiment(c) => experiment::run(c),
         Command::Keygen(a) => keygen::run(a),
+        Command::Sign(a) => sign::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Hil(a) => hil::run(a),

@@ -690,3 +690,53 @@ fn measured_sizes() {
         assert!(plan.arena_bytes() <= 256 * 1024);
     }
 }
+
+#[test]
+fn resign_keeps_the_payload_and_matches_sign_into() {
+    let graph = tiny();
+    let ops = graph.ops();
+    let d = desc(&graph, &ops);
+    let unsigned = encode(&d);
+    let (a, b) = (key(5), key(6));
+    let mut buf = vec![0u8; unsigned.len() + SIGNATURE_LEN];
+
+    // Signing an unsigned blob gives exactly what sign_into writes
+    // (ed25519 is deterministic): same payload, same trailer.
+    let n = resign_into(&unsigned, &a, &mut buf).unwrap();
+    assert_eq!(buf[..n], sign(&d, &a)[..]);
+    let vk = a.verifying_key();
+    let status = Model::from_bytes(&buf[..n], SignaturePolicy::Required(&vk))
+        .unwrap()
+        .info()
+        .signature;
+    assert_eq!(status, SignatureStatus::Verified);
+
+    // Re-signing a signed blob replaces the signature: b verifies, a not.
+    let signed_a = buf[..n].to_vec();
+    let n2 = resign_into(&signed_a, &b, &mut buf).unwrap();
+    assert_eq!(n2, n);
+    assert_eq!(buf[..n2], sign(&d, &b)[..]);
+    assert_eq!(
+        Model::from_bytes(&buf[..n2], SignaturePolicy::Required(&vk)).err(),
+        Some(BlobError::SignatureInvalid)
+    );
+
+    // A buffer too small at any length, and a source that does not load.
+    for len in [0, 1, n - 1] {
+        assert_eq!(
+            resign_into(&unsigned, &a, &mut buf[..len]),
+            Err(EncodeError::BufferTooSmall),
+            "len {len}"
+        );
+    }
+    let mut corrupt = unsigned.clone();
+    corrupt[5] ^= 1;
+    assert_eq!(
+        resign_into(&corrupt, &a, &mut buf),
+        Err(EncodeError::Source(BlobError::CrcMismatch))
+    );
+    assert_eq!(
+        resign_into(b"SNMK", &a, &mut buf),
+        Err(EncodeError::Source(BlobError::Truncated))
+    );
+}

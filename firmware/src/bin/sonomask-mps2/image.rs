@@ -87,19 +87,17 @@ impl Probe for Marks {
 const _: () = assert!(sonomask_firmware::board::STAGE_MARK_BASE == 23120);
 
 /// The signature policy is the image's, never the slot's: built with
-/// `SONOMASK_MODEL_PUBKEY=<64 hex digits>`, it requires a blob signed with
-/// that key; without, it accepts unsigned blobs (development images).
+/// `SONOMASK_MODEL_PUBKEY` (a `KEY.pub` file or its hex; see
+/// `sonomask_firmware::pubkey`), it requires a blob signed with that key;
+/// without, it accepts unsigned blobs (development images). The build
+/// already checked the key; should it still not decode, the image refuses
+/// to serve rather than run without one.
 fn policy_key() -> Option<ed25519_dalek::VerifyingKey> {
-    let hex = option_env!("SONOMASK_MODEL_PUBKEY")?.as_bytes();
-    let mut key = [0u8; 32];
-    if hex.len() != 64 {
-        return None;
+    let bytes = sonomask_firmware::pubkey::MODEL_PUBKEY?;
+    match ed25519_dalek::VerifyingKey::from_bytes(&bytes) {
+        Ok(k) => Some(k),
+        Err(_) => fail(),
     }
-    for (i, k) in key.iter_mut().enumerate() {
-        let d = |c: u8| (c as char).to_digit(16);
-        *k = (d(hex[2 * i])? * 16 + d(hex[2 * i + 1])?) as u8;
-    }
-    ed25519_dalek::VerifyingKey::from_bytes(&key).ok()
 }
 
 /// Ends the QEMU run with a failure status (and stops here on a board
