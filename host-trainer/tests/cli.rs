@@ -807,6 +807,7 @@ fn narrow_network_trains_quantizes_and_runs_on_the_engine() {
     let out = ok(&["eval", "--data", p(&data), "--masks", p(&masks), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["clips"], 3);
+}
 
 /// The shipped blob without its signature: same payload, flags 0, new CRC.
 fn strip_signature(blob: &[u8]) -> Vec<u8> {

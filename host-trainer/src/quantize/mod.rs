@@ -334,6 +334,32 @@ fn read(path: &Path) -> Result<Vec<u8>, DatasetError> {
     })
 }
 
+/// The checkpoint's metadata without its wall-clock figures (training
+/// seconds and images/s, overall and per epoch), re-serialised: the same
+/// training run on a busier machine then gives the same provenance, so a
+/// model remade with the same commands is the same blob, byte for byte.
+/// Metadata that is not a JSON object is hashed as it is.
+fn timeless_meta(bytes: &[u8]) -> Vec<u8> {
+    const CLOCK: [&str; 3] = ["wall_s", "images_per_s", "seconds"];
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return bytes.to_vec();
+    };
+    let Some(obj) = v.as_object_mut() else {
+        return bytes.to_vec();
+    };
+    for k in CLOCK {
+        obj.remove(k);
+    }
+    if let Some(epochs) = obj.get_mut("epochs").and_then(|e| e.as_array_mut()) {
+        for e in epochs.iter_mut().filter_map(|e| e.as_object_mut()) {
+            for k in CLOCK {
+                e.remove(k);
+            }
+        }
+    }
+    serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
+}
+
 fn hash_part(h: &mut Sha256, bytes: &[u8]) {
     h.update((bytes.len() as u64).to_le_bytes());
     h.update(bytes);
@@ -369,7 +395,8 @@ pub fn quantize_checkpoint(
     let mut hasher = Sha256::new();
     hasher.update(b"sonomask-quantize/1\0");
     hash_part(&mut hasher, &read(req.checkpoint)?);
-    hash_part(&mut hasher, &read(&checkpoint::meta_path(req.checkpoint))?);
+    let meta_path = checkpoint::meta_path(req.checkpoint);
+    hash_part(&mut hasher, &timeless_meta(&read(&meta_path)?));
     hash_part(&mut hasher, req.config.method.to_string().as_bytes());
     hash_part(&mut hasher, &(frames.len() as u64).to_le_bytes());
     for &(c, f) in &frames {

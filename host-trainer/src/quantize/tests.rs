@@ -343,3 +343,19 @@ fn bad_requests_are_typed_errors() {
     assert!(e.to_string().contains("absent.bpk"), "{e}");
     assert!(!out.exists(), "nothing written on failure");
 }
+
+#[test]
+fn provenance_ignores_the_clock_but_not_the_training() {
+    let a = br#"{"seed":42,"wall_s":139.1,"images_per_s":152.0,"epochs":[{"epoch":1,"train_loss":0.3,"images_per_s":125.2,"seconds":2.39}]}"#;
+    let b = br#"{"seed":42,"wall_s":181.7,"images_per_s":101.5,"epochs":[{"epoch":1,"train_loss":0.3,"images_per_s":88.0,"seconds":3.41}]}"#;
+    let c = br#"{"seed":43,"wall_s":139.1,"images_per_s":152.0,"epochs":[{"epoch":1,"train_loss":0.3,"images_per_s":125.2,"seconds":2.39}]}"#;
+    let d = br#"{"seed":42,"wall_s":139.1,"images_per_s":152.0,"epochs":[{"epoch":1,"train_loss":0.4,"images_per_s":125.2,"seconds":2.39}]}"#;
+    assert_eq!(super::timeless_meta(a), super::timeless_meta(b));
+    assert_ne!(super::timeless_meta(a), super::timeless_meta(c));
+    assert_ne!(super::timeless_meta(a), super::timeless_meta(d));
+    // Not JSON: hashed as it is.
+    assert_eq!(
+        super::timeless_meta(b"\xff garbage"),
+        b"\xff garbage".to_vec()
+    );
+}
