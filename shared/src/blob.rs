@@ -125,7 +125,9 @@ impl core::fmt::Display for BlobError {
             BlobError::UnsupportedVersion => f.write_str("unsupported model format version"),
             BlobError::Truncated => f.write_str("model blob is truncated"),
             BlobError::CrcMismatch => f.write_str("model blob CRC mismatch (corrupt)"),
-            BlobError::SignatureMissing => f.write_str("model blob is not signed, and a signature is required"),
+            BlobError::SignatureMissing => {
+                f.write_str("model blob is not signed, and a signature is required")
+            }
             BlobError::SignatureInvalid => f.write_str("model blob signature does not verify"),
             BlobError::Malformed => f.write_str("model blob header is malformed"),
             BlobError::ShapeMismatch => f.write_str("model tensor shapes do not match"),
