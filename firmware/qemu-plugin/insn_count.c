@@ -63,6 +63,9 @@ struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb
 const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
 size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, qemu_plugin_vcpu_udata_cb_t cb,
+                                          enum qemu_plugin_cb_flags flags, void *userdata);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 /* ---- end of the API declarations ---- */
 
 __attribute__((visibility("default"))) int qemu_plugin_version = 1;
@@ -70,6 +73,32 @@ __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 static uint64_t executed;
 static FILE *out;
 static unsigned mark_base = 0x5A50;
+
+/*
+ * Profiling, only when the environment names a file in
+ * SONOMASK_QEMU_PROFILE: instructions executed per translated block and
+ * per stage (the stage of the last mark), written at exit as
+ * `tb <vaddr> <insns in block> <stage0> .. <stage5>` lines, to be summed per
+ * function against the image's symbols (scripts/qemu-profile.py). Slower:
+ * a callback per executed block instead of an inline add.
+ */
+#define STAGES 6
+struct tb_rec {
+    uint64_t vaddr;
+    uint64_t n;
+    uint64_t insns[STAGES];
+    struct tb_rec *next;
+};
+static struct tb_rec *tb_recs;
+static FILE *profile;
+static unsigned cur_stage;
+
+static void on_tb_profile(unsigned int vcpu, void *udata)
+{
+    (void)vcpu;
+    struct tb_rec *r = udata;
+    r->insns[cur_stage] += r->n;
+}
 
 /* The stage of a `movw r12, #imm16` mark (Thumb-2 encoding T3), or -1. */
 static int mark_stage(const struct qemu_plugin_insn *insn)
@@ -96,6 +125,9 @@ static void on_mark(unsigned int vcpu, void *udata)
     (void)vcpu;
     uintptr_t u = (uintptr_t)udata;
     uint64_t not_yet = u >> 8;
+    if ((u & 0xFF) < STAGES) {
+        cur_stage = (unsigned)(u & 0xFF);
+    }
     fprintf(out, "mark %u %llu\n", (unsigned)(u & 0xFF),
             (unsigned long long)(executed - not_yet));
 }
@@ -105,6 +137,16 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &executed, n);
+    if (profile) {
+        struct tb_rec *r = calloc(1, sizeof *r);
+        if (r) {
+            r->vaddr = qemu_plugin_tb_vaddr(tb);
+            r->n = n;
+            r->next = tb_recs;
+            tb_recs = r;
+            qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_profile, QEMU_PLUGIN_CB_NO_REGS, r);
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         int stage = mark_stage(insn);
@@ -124,6 +166,16 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
     fflush(out);
     if (out != stderr) {
         fclose(out);
+    }
+    if (profile) {
+        for (struct tb_rec *r = tb_recs; r; r = r->next) {
+            fprintf(profile, "tb %llx %llu", (unsigned long long)r->vaddr, (unsigned long long)r->n);
+            for (int s = 0; s < STAGES; s++) {
+                fprintf(profile, " %llu", (unsigned long long)r->insns[s]);
+            }
+            fputc('\n', profile);
+        }
+        fclose(profile);
     }
 }
 
@@ -145,6 +197,14 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
             mark_base = (unsigned)strtoul(argv[i] + 5, NULL, 0);
         } else {
             fprintf(stderr, "insn_count: unknown argument %s\n", argv[i]);
+            return -1;
+        }
+    }
+    const char *prof = getenv("SONOMASK_QEMU_PROFILE");
+    if (prof && *prof) {
+        profile = fopen(prof, "w");
+        if (!profile) {
+            fprintf(stderr, "insn_count: cannot open %s\n", prof);
             return -1;
         }
     }
