@@ -19,6 +19,10 @@ pub const FRAME_BUFFER_BYTES: usize = 1024 * 768 * 3;
 pub const ARENA_BYTES: usize = 256 * 1024;
 /// Largest network map (input or output pixels) the board's buffers hold.
 pub const MAX_MAP_PIXELS: usize = 128 * 96;
+/// Fit scratch, in `u32`: `fit::scratch_len`'s `w·h` labels and `(w+1)·h`
+/// member counts, at most `3 · w·h` for any map of up to
+/// [`MAX_MAP_PIXELS`].
+pub const MAX_FIT_LABELS: usize = 3 * MAX_MAP_PIXELS;
 
 /// Stage marks: the board image executes `movw r12, #(STAGE_MARK_BASE +
 /// stage)` at the start of each [`crate::Stage`]; the instruction-counting

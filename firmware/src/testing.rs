@@ -119,7 +119,8 @@ impl OwnedWorkspace {
             input: vec![0; map_pixels],
             logits: vec![0; map_pixels],
             map: vec![0; map_pixels],
-            labels: vec![0; map_pixels],
+            // fit::scratch_len: w·h labels and (w+1)·h member counts.
+            labels: vec![0; 3 * map_pixels],
             points: vec![(0.0, 0.0); 6 * map_pixels],
         }
     }

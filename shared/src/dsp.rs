@@ -1,7 +1,8 @@
 //! The Armv7E-M DSP instructions the hot loops need — `SMLAD` (two signed
 //! 16 × 16 multiplies added to an accumulator) for the engine, `UXTAB16`
-//! (two bytes added to two 16-bit lanes) for the thumbnail — each under one
-//! name with a portable version of the same arithmetic.
+//! (two bytes added to two 16-bit lanes) for the thumbnail, and the FPU's
+//! `VSQRT` for the fit — each under one name with a portable version of the
+//! same arithmetic.
 //!
 //! Why inline assembly: stable Rust has no DSP intrinsics
 //! (`core::arch::arm::__smlad` is unstable), and LLVM's ARMParallelDSP
@@ -200,6 +201,36 @@ pub fn add_bytes13(acc: u32, w: u32) -> u32 {
 #[inline(always)]
 pub fn pack(lo: i16, hi: i16) -> u32 {
     (lo as u16 as u32) | ((hi as u16 as u32) << 16)
+}
+
+/// `√x`, correctly rounded (IEEE 754), as every target computes it: the
+/// FPU's `VSQRT.F32` on the hard-float Cortex-M (one instruction; libm's
+/// bitwise routine costs about sixty), libm elsewhere. Both round exactly,
+/// so the host and the cart get the same bits; a negative `x` gives NaN.
+#[cfg(all(sonomask_dsp, target_abi = "eabihf"))]
+#[inline(always)]
+#[allow(unsafe_code)]
+pub fn sqrtf(x: f32) -> f32 {
+    let r: f32;
+    // SAFETY: VSQRT reads one FPU register and writes one; no memory, no
+    // stack, and it leaves the condition flags alone (only FPSCR's sticky
+    // exception bits, which nothing reads).
+    unsafe {
+        core::arch::asm!(
+            "vsqrt.f32 {r}, {x}",
+            r = lateout(sreg) r,
+            x = in(sreg) x,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    r
+}
+
+/// `√x`, correctly rounded (IEEE 754); see the hard-float version.
+#[cfg(not(all(sonomask_dsp, target_abi = "eabihf")))]
+#[inline(always)]
+pub fn sqrtf(x: f32) -> f32 {
+    libm::sqrtf(x)
 }
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ impl Fan {
         if dy * dy > ro2 {
             return 0;
         }
-        let half_outer = libm::sqrtf(ro2 - dy * dy);
+        let half_outer = crate::dsp::sqrtf(ro2 - dy * dy);
         let mut lo = -half_outer;
         let mut hi = half_outer;
         lo = lo.max(dy * libm::tanf(self.angle_left));
@@ -170,7 +170,7 @@ impl Fan {
         let ri2 = self.r_inner * self.r_inner;
         let mut n = 0;
         if dy * dy < ri2 {
-            let half_inner = libm::sqrtf(ri2 - dy * dy);
+            let half_inner = crate::dsp::sqrtf(ri2 - dy * dy);
             // Keep [lo, hi] minus the open interval (-half_inner, half_inner).
             if lo < -half_inner {
                 out[n] = (lo + self.apex_x, hi.min(-half_inner) + self.apex_x);
@@ -487,7 +487,7 @@ impl RowTest {
         ));
         // Left of `m` the distance falls with i, from `m` on it grows.
         let m = first_true(lo, hi, guess(f.apex_x), |i| dx(i) >= 0.0);
-        let half = |r2max: f32| libm::sqrtf((r2max - f.dy2).max(0.0));
+        let half = |r2max: f32| crate::dsp::sqrtf((r2max - f.dy2).max(0.0));
         // Within the outer radius: [a, m) on the left, [m, b) on the right.
         let (ho, hi_) = (half(f.r_outer2), half(f.r_inner2));
         let a = first_true(lo, m, guess(f.apex_x - ho), |i| !(r2(i) > f.r_outer2));

@@ -34,9 +34,7 @@
 // Checks are written `!(x > limit)` on purpose: NaN must fail every one.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use crate::geometry::{
-    Fan, MAX_EDGE_ANGLE, MAX_REGIONS, PreparedRegion, Rect, Region, Regions, RowTest,
-};
+use crate::geometry::{Fan, MAX_EDGE_ANGLE, MAX_REGIONS, PreparedRegion, Rect, Region, Regions};
 use crate::morph::{self, BACKGROUND, MorphError};
 
 /// Why no region could be fitted. Serialisable for the wire protocol
@@ -153,7 +151,9 @@ impl FitOptions {
 /// [`scratch_len`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScratchLen {
-    /// `map_w * map_h` component labels.
+    /// `map_w * map_h` component labels, then `(map_w + 1) * map_h` member
+    /// counts of the component being fitted (prefix sums per row, so a
+    /// score counts the members under a run of pixels in constant time).
     pub labels: usize,
     /// `4 * map_w + 2 * map_h` boundary samples: one per row end and column
     /// end, and the top samples again as extra samples of a shallow edge.
@@ -164,7 +164,9 @@ pub struct ScratchLen {
 /// (saturating, so absurd sizes ask for more than any slice can hold).
 pub const fn scratch_len(map_w: usize, map_h: usize) -> ScratchLen {
     ScratchLen {
-        labels: map_w.saturating_mul(map_h),
+        labels: map_w
+            .saturating_mul(map_h)
+            .saturating_add(map_w.saturating_add(1).saturating_mul(map_h)),
         points: map_w
             .saturating_mul(4)
             .saturating_add(map_h.saturating_mul(2)),
@@ -172,7 +174,8 @@ pub const fn scratch_len(map_w: usize, map_h: usize) -> ScratchLen {
 }
 
 /// Caller-provided working memory for the map fits; see [`scratch_len`].
-/// For an 80×64 map that is 20 KiB of labels and 3.5 KiB of points.
+/// For an 80×64 map that is 40 KiB of labels and member counts and
+/// 3.5 KiB of points.
 #[derive(Debug)]
 pub struct FitScratch<'a> {
     pub labels: &'a mut [u32],
@@ -621,7 +624,9 @@ fn fit_component(
     scratch: &mut FitScratch<'_>,
     k: usize,
 ) -> Result<(Region, f32), FitError> {
-    let labels = &scratch.labels[..w * h];
+    let (labels, counts) = scratch.labels.split_at_mut(w * h);
+    let counts = MemberCounts::fill(labels, c, w, counts);
+    let labels = &*labels;
     let b = extract_boundary(map, w, h, labels, c, opts, scratch.points);
     let p = &scratch.points[..];
     let edges = EdgePoints {
@@ -663,7 +668,7 @@ fn fit_component(
         Line::at(apex, a.clamp(-MAX_EDGE_ANGLE, MAX_EDGE_ANGLE))
     };
 
-    let score = |r: &Region| iou(core::slice::from_ref(r), labels, c, w, opts);
+    let score = |r: &Region| iou(core::slice::from_ref(r), labels, &counts, c, w, opts);
     // The rectangle's score gets a small bonus so a fan must beat it.
     let rows = EdgePoints {
         left: &edges.left[..b.rows[LEFT]],
@@ -751,16 +756,74 @@ fn is_member(labels: &[u32], c: &Component, i: usize) -> bool {
     i == c.root || labels[i] == c.root as u32
 }
 
+/// The members of one component per map row, as prefix counts over its
+/// bounding box: row `y`'s entry `k` counts the members left of column
+/// `x0 + k`. Filled once per fit (one pass over the box), it lets [`iou`]
+/// count the members under a run of pixels with two loads instead of a
+/// label test per pixel — most of the fit's time on the cart before.
+struct MemberCounts<'a> {
+    counts: &'a [u32],
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+    stride: usize,
+}
+
+impl<'a> MemberCounts<'a> {
+    /// Counts `c`'s members; `out` needs `(c.x1 - c.x0 + 2) · (c.y1 - c.y0 +
+    /// 1)` entries, at most the `(w + 1) · h` that [`scratch_len`] provides.
+    fn fill(labels: &[u32], c: &Component, w: usize, out: &'a mut [u32]) -> Self {
+        let stride = c.x1 + 2 - c.x0.min(c.x1 + 1);
+        let rows = (c.y1 + 1).saturating_sub(c.y0);
+        let out = &mut out[..stride * rows];
+        for (r, row) in out.chunks_exact_mut(stride).enumerate() {
+            let y = c.y0 + r;
+            let mut n = 0;
+            row[0] = 0;
+            for (x, slot) in (c.x0..=c.x1).zip(&mut row[1..]) {
+                n += u32::from(is_member(labels, c, y * w + x));
+                *slot = n;
+            }
+        }
+        Self {
+            counts: out,
+            x0: c.x0,
+            x1: c.x1,
+            y0: c.y0,
+            y1: c.y1,
+            stride,
+        }
+    }
+
+    /// Members in row `y`, columns `s..e` (none when `e <= s`).
+    fn count(&self, y: usize, s: usize, e: usize) -> u32 {
+        if y < self.y0 || y > self.y1 || e <= s {
+            return 0;
+        }
+        let at = |x: usize| x.clamp(self.x0, self.x1 + 1) - self.x0;
+        let row = &self.counts[(y - self.y0) * self.stride..][..self.stride];
+        row[at(e)] - row[at(s)]
+    }
+}
+
 /// IoU at map resolution between the union of `regions` (tested at map
 /// pixel centres) and the component. Only the component's window is
 /// scanned (fits never leave it), and within it only the box that holds the
 /// component and every region (elsewhere both are empty). The regions are
-/// [prepared](Region::prepare) once: the per-pixel test is then a few
-/// multiplies and one division, where `Region::contains` evaluated two
-/// tangents — same answers, about a third of the instructions. Where one
-/// region crosses a row, its inside pixels come as runs
-/// ([`RowTest::runs`]) and only the component is tested pixel by pixel.
-fn iou(regions: &[Region], labels: &[u32], c: &Component, w: usize, opts: &FitOptions) -> f32 {
+/// [prepared](Region::prepare) once, and each row of each region comes as
+/// at most two runs of inside pixels ([`RowTest::runs`](crate::geometry::RowTest::runs), the same answers
+/// as a per-pixel test); the runs' union against the component's
+/// [`MemberCounts`] gives the row's intersection and union without touching
+/// a pixel.
+fn iou(
+    regions: &[Region],
+    labels: &[u32],
+    counts: &MemberCounts<'_>,
+    c: &Component,
+    w: usize,
+    opts: &FitOptions,
+) -> f32 {
     let mut prepared: heapless::Vec<PreparedRegion, MAX_REGIONS> = heapless::Vec::new();
     // Union of the component's box and the regions' bounds, in map pixels
     // (inclusive), or the whole window when a region has no finite bounds.
@@ -797,39 +860,40 @@ fn iou(regions: &[Region], labels: &[u32], c: &Component, w: usize, opts: &FitOp
     let (mut inter, mut union) = (0u32, 0u32);
     for y in scan.y0..scan.y1 {
         let cy = (y as f32 + 0.5) * opts.scale_y;
-        let mut rows: heapless::Vec<RowTest, MAX_REGIONS> = heapless::Vec::new();
+        // The regions' inside runs on this row, sorted by start.
+        let mut runs: heapless::Vec<(usize, usize), { 2 * MAX_REGIONS }> = heapless::Vec::new();
         for p in &prepared {
-            if let Some(r) = p.row(cy) {
-                let _ = rows.push(r);
+            let Some(row) = p.row(cy) else { continue };
+            for run in row.runs(scan.x0, scan.x1, opts.scale_x) {
+                if run.0 < run.1 {
+                    let at = runs.iter().position(|r| r.0 > run.0).unwrap_or(runs.len());
+                    let _ = runs.insert(at, run);
+                }
             }
         }
-        let labels = &labels[y * w..][..w];
-        let member = |x: usize| x == c.root.wrapping_sub(y * w) || labels[x] == c.root as u32;
-        let count = |(s, e): (usize, usize)| (s..e).map(|x| u32::from(member(x))).sum::<u32>();
-        if let [row] = rows[..] {
-            // One region: its inside pixels are at most two runs, so only
-            // the members are counted pixel by pixel.
-            let runs = row.runs(scan.x0, scan.x1, opts.scale_x);
-            let inside: u32 = runs.iter().map(|&(s, e)| e.saturating_sub(s) as u32).sum();
-            let both: u32 = runs.iter().map(|&r| count(r)).sum();
-            inter += both;
-            union += count((scan.x0, scan.x1)) + inside - both;
-            continue;
+        let members = counts.count(y, scan.x0, scan.x1);
+        let (mut inside, mut both) = (0u32, 0u32);
+        let mut add = |(s, e): (usize, usize)| {
+            inside += (e - s) as u32;
+            both += counts.count(y, s, e);
+        };
+        // Merged into disjoint runs: their union is the regions' union.
+        let mut open: Option<(usize, usize)> = None;
+        for &(s, e) in &runs {
+            open = match open {
+                Some((os, oe)) if s <= oe => Some((os, oe.max(e))),
+                Some(run) => {
+                    add(run);
+                    Some((s, e))
+                }
+                None => Some((s, e)),
+            };
         }
-        if rows.is_empty() {
-            // Only the component here.
-            union += (scan.x0..scan.x1)
-                .map(|x| u32::from(member(x)))
-                .sum::<u32>();
-            continue;
+        if let Some(run) = open {
+            add(run);
         }
-        for x in scan.x0..scan.x1 {
-            let a = member(x);
-            let cx = (x as f32 + 0.5) * opts.scale_x;
-            let b = rows.iter().any(|r| r.contains(cx));
-            inter += u32::from(a && b);
-            union += u32::from(a || b);
-        }
+        inter += both;
+        union += members + inside - both;
     }
     if union == 0 {
         0.0
@@ -1030,7 +1094,7 @@ fn finish_fan(
     let inner = mode_1d(e.top.len(), |i| top(i).map(from_apex), tol, rng).filter(|&(r, n)| {
         // Above the frame top where the apex is above the frame.
         let half = if apex.1 < 0.0 {
-            libm::sqrtf((r * r - apex.1 * apex.1).max(0.0))
+            crate::dsp::sqrtf((r * r - apex.1 * apex.1).max(0.0))
         } else {
             r
         };
@@ -1069,8 +1133,16 @@ fn finish_fan(
     }
 }
 
+/// `√(dx² + dy²)` with the hardware square root ([`crate::dsp::sqrtf`]):
+/// libm's `hypotf` guards against overflow the fit's coordinates (below
+/// [`MAX_APEX_COORD`]) cannot reach, at several times the cost on the cart.
+#[inline]
+fn hypot(dx: f32, dy: f32) -> f32 {
+    crate::dsp::sqrtf(dx * dx + dy * dy)
+}
+
 fn dist(a: (f32, f32), b: (f32, f32)) -> f32 {
-    libm::hypotf(b.0 - a.0, b.1 - a.1)
+    hypot(b.0 - a.0, b.1 - a.1)
 }
 
 /// A line through `(cx, cy)` with unit direction `(dx, dy)`, `dy >= 0`
@@ -1085,7 +1157,7 @@ struct Line {
 
 impl Line {
     fn new(cx: f32, cy: f32, dx: f32, dy: f32) -> Option<Self> {
-        let len = libm::hypotf(dx, dy);
+        let len = hypot(dx, dy);
         if !(len > 0.0 && len.is_finite() && cx.is_finite() && cy.is_finite()) {
             return None;
         }
@@ -1168,7 +1240,7 @@ fn ransac_line(pts: &[(f32, f32)], tol: f32, rng: &mut Rng) -> Option<Line> {
         let (a, b) = (pts[rng.below(n)], pts[rng.below(n)]);
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         // Close pairs give poorly determined directions.
-        if !(libm::hypotf(dx, dy) >= 2.0 * tol) {
+        if !(hypot(dx, dy) >= 2.0 * tol) {
             continue;
         }
         let Some(l) = Line::new(a.0, a.1, dx, dy).filter(Line::is_edge) else {

@@ -17,11 +17,18 @@
 //! parts of similar height. The cut whose two regions explain the component
 //! best is kept if it beats the single region by [`SPLIT_GAIN`].
 //!
+//! Fits are what cost (on the cart, fitting all five cuts of a dual screen
+//! took about 20 M instructions): the seam column's other sides reuse the
+//! first column cut's regions with their cut edge moved, and no further cut
+//! is fitted once one explains the component well ([`SPLIT_BELOW`]).
+//!
 //! Only poorly explained components pay for this, so a plain sector costs
 //! nothing extra on the cart.
 
-use super::{Component, FitOptions, FitScratch, Window, fit_component, iou, is_member};
-use crate::geometry::Region;
+use super::{
+    Component, FitOptions, FitScratch, MemberCounts, Window, fit_component, iou, is_member,
+};
+use crate::geometry::{Fan, Rect, Region};
 
 /// A component whose best single region has an IoU below this is tried cut.
 const SPLIT_BELOW: f32 = 0.95;
@@ -58,6 +65,8 @@ pub(super) fn try_split(
 ) -> Option<[(Region, usize); 2]> {
     let min_area = libm::ceilf(opts.min_area_frac * (w * h) as f32).max(1.0) as usize;
     let mut best: Option<(f32, [(Region, usize); 2])> = None;
+    // The first column cut fitted, and its regions.
+    let mut seam: Option<(usize, [Region; 2])> = None;
     for (ci, cut) in candidates(&scratch.labels[..w * h], c, w)
         .iter()
         .enumerate()
@@ -75,19 +84,41 @@ pub(super) fn try_split(
         if matches!(cut, Cut::Column(_)) && 4 * ha.min(hb) < 3 * ha.max(hb) {
             continue;
         }
-        let saved = scratch.labels[c.root];
-        relabel(&mut scratch.labels[..w * h], c, w, &parts, *cut);
-        let seed = |side: usize| k + super::MAX_REGIONS * (1 + 2 * ci + side);
-        let fits = [
-            fit_component(map, w, h, &parts[0], opts, scratch, seed(0)),
-            fit_component(map, w, h, &parts[1], opts, scratch, seed(1)),
-        ];
-        restore(&mut scratch.labels[..w * h], c, w, &parts, saved);
-        let (Ok((a, _)), Ok((b, _))) = (fits[0], fits[1]) else {
-            continue;
+        let [a, b] = match (cut, seam) {
+            // The seam column's other side: the regions fitted to the
+            // first column cut with their cut edge moved one column. One
+            // column more or less barely moves the rest of a fit, and a
+            // refit costs two fits.
+            (Cut::Column(at), Some((fitted, regions))) => {
+                let x = |col: usize| col as f32 * opts.scale_x;
+                regions.map(|r| moved_edge(r, x(fitted), x(*at)))
+            }
+            _ => {
+                // Fitting a cut is what costs: none once a cut explains
+                // the component well.
+                if best.is_some_and(|(s, _)| s >= SPLIT_BELOW) {
+                    continue;
+                }
+                let saved = scratch.labels[c.root];
+                relabel(&mut scratch.labels[..w * h], c, w, &parts, *cut);
+                let seed = |side: usize| k + super::MAX_REGIONS * (1 + 2 * ci + side);
+                let fits = [
+                    fit_component(map, w, h, &parts[0], opts, scratch, seed(0)),
+                    fit_component(map, w, h, &parts[1], opts, scratch, seed(1)),
+                ];
+                restore(&mut scratch.labels[..w * h], c, w, &parts, saved);
+                let (Ok((a, _)), Ok((b, _))) = (fits[0], fits[1]) else {
+                    continue;
+                };
+                if let Cut::Column(at) = cut {
+                    seam = Some((*at, [a, b]));
+                }
+                [a, b]
+            }
         };
-
-        let score = iou(&[a, b], &scratch.labels[..w * h], c, w, opts);
+        let (labels, counts) = scratch.labels.split_at_mut(w * h);
+        let counts = MemberCounts::fill(labels, c, w, counts);
+        let score = iou(&[a, b], labels, &counts, c, w, opts);
         if best.is_none_or(|(s, _)| score > s) {
             let pair = if parts[0].area >= parts[1].area {
                 [(a, parts[0].area), (b, parts[1].area)]
@@ -140,6 +171,27 @@ fn candidates(labels: &[u32], c: &Component, w: usize) -> heapless::Vec<Cut, 5> 
         .max_by_key(|&y| row(y).abs_diff(row(y - 1)))
         .map(Cut::Row));
     out
+}
+
+/// `r` with its left or right edge at `from` (the clip of a fan or the side
+/// of a rectangle fitted against a column cut) moved to `to`.
+fn moved_edge(r: Region, from: f32, to: f32) -> Region {
+    let mv = |mut rect: Rect| {
+        if rect.x0 == from {
+            rect.x0 = to;
+        }
+        if rect.x1 == from {
+            rect.x1 = to;
+        }
+        rect
+    };
+    match r {
+        Region::Fan(f) => Region::Fan(Fan {
+            clip: f.clip.map(mv),
+            ..f
+        }),
+        Region::Rect(rect) => Region::Rect(mv(rect)),
+    }
 }
 
 /// Which side of `cut` pixel `(x, y)` is on.

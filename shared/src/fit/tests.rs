@@ -410,7 +410,8 @@ fn fan_above_strip_gives_fan_and_rect() {
 fn bad_inputs_are_errors_not_panics() {
     let map = [255u8; 12];
     let opts = FitOptions::full_res(4, 3);
-    let mut labels = [0u32; 12];
+    // 4·3 labels and 5·3 member counts.
+    let mut labels = [0u32; 27];
     let mut points = [(0.0f32, 0.0f32); 22];
     let mut s = FitScratch {
         labels: &mut labels,
@@ -454,7 +455,7 @@ fn bad_inputs_are_errors_not_panics() {
         );
     }
     let mut short = FitScratch {
-        labels: &mut labels[..11],
+        labels: &mut labels[..26],
         points: &mut points,
     };
     assert_eq!(
@@ -708,7 +709,7 @@ fn bounded_iou_equals_full_scan() {
     for _ in 0..20 {
         let truth = Regions::one(fan(&mut rng));
         let map = coarse_map(&truth, mw, mh, &opts);
-        let mut labels = vec![0u32; mw * mh];
+        let mut labels = vec![0u32; scratch_len(mw, mh).labels];
         let mut points = vec![(0.0f32, 0.0f32); scratch_len(mw, mh).points];
         let mut s = FitScratch {
             labels: &mut labels,
@@ -732,8 +733,10 @@ fn bounded_iou_equals_full_scan() {
             };
             let b = fan(&mut rng);
             for regions in [&[a][..], &[a, b][..]] {
-                let fast = iou(regions, &labels, &c, mw, &opts);
-                let full = iou_scan(regions, &labels, &c, mw, &opts, c.win);
+                let (labels, counts) = labels.split_at_mut(mw * mh);
+                let counts = MemberCounts::fill(labels, &c, mw, counts);
+                let fast = iou(regions, labels, &counts, &c, mw, &opts);
+                let full = iou_scan(regions, labels, &c, mw, &opts, c.win);
                 assert_eq!(fast.to_bits(), full.to_bits(), "{regions:?}");
                 compared += 1;
             }

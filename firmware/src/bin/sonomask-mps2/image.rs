@@ -12,8 +12,8 @@ use panic_semihosting as _;
 
 use sonomask_core::blob::SignaturePolicy;
 use sonomask_firmware::board::{
-    ARENA_BYTES, FPGAIO_ADDR, FRAME_BUFFER_BYTES, MAX_MAP_PIXELS, MODEL_SLOT_ADDR, MODEL_SLOT_LEN,
-    UART0_ADDR,
+    ARENA_BYTES, FPGAIO_ADDR, FRAME_BUFFER_BYTES, MAX_FIT_LABELS, MAX_MAP_PIXELS, MODEL_SLOT_ADDR,
+    MODEL_SLOT_LEN, UART0_ADDR,
 };
 use sonomask_firmware::{Config, Device, Event, Pipeline, Probe, Stage, Workspace, load_model};
 
@@ -25,7 +25,7 @@ static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
 static mut INPUT: [i8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
 static mut LOGITS: [i8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
 static mut MAP: [u8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
-static mut LABELS: [u32; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
+static mut LABELS: [u32; MAX_FIT_LABELS] = [0; MAX_FIT_LABELS];
 // fit::scratch_len: 4 w + 2 h boundary samples; 1024 covers any map here.
 static mut POINTS: [(f32, f32); 1024] = [(0.0, 0.0); 1024];
 
