@@ -75,22 +75,29 @@ pub fn label_components(
         labels[i] = ROOT | 1;
         count += 1;
         let (x, y) = (i % w, i / w);
+        // The three neighbours above are one row, so whichever of them are
+        // foreground next to each other are joined already, and the left
+        // one is joined to the pixel above it: a foreground pixel above says
+        // it all, otherwise left (or up-left) and up-right.
+        let fg = |j: usize| labels[j] != BACKGROUND;
+        let (left, up_left) = (x > 0 && fg(i - 1), x > 0 && y > 0 && fg(i - w - 1));
+        let (up, up_right) = (y > 0 && fg(i - w), y > 0 && x + 1 < w && fg(i - w + 1));
         let mut join = |j: usize| {
-            if labels[j] != BACKGROUND && union(labels, i, j) {
+            if union(labels, i, j) {
                 count -= 1;
             }
         };
-        if x > 0 {
-            join(i - 1);
-        }
-        if y > 0 {
-            if x > 0 {
-                join(i - w - 1);
-            }
+        if up {
             join(i - w);
-            if x + 1 < w {
-                join(i - w + 1);
-            }
+            continue;
+        }
+        if left {
+            join(i - 1);
+        } else if up_left {
+            join(i - w - 1);
+        }
+        if up_right {
+            join(i - w + 1);
         }
     }
     // Point every pixel straight at its root so membership is one compare.
