@@ -71,6 +71,12 @@ pub(super) fn try_split(
         .iter()
         .enumerate()
     {
+        // Fitting a cut is what costs: none once a cut explains the
+        // component well (the seam's other sides are not fitted).
+        let refit = !matches!((cut, seam), (Cut::Column(_), Some(_)));
+        if refit && best.is_some_and(|(s, _)| s >= SPLIT_BELOW) {
+            continue;
+        }
         let Some(parts) = parts(&scratch.labels[..w * h], c, w, *cut) else {
             continue;
         };
@@ -94,11 +100,6 @@ pub(super) fn try_split(
                 regions.map(|r| moved_edge(r, x(fitted), x(*at)))
             }
             _ => {
-                // Fitting a cut is what costs: none once a cut explains
-                // the component well.
-                if best.is_some_and(|(s, _)| s >= SPLIT_BELOW) {
-                    continue;
-                }
                 let saved = scratch.labels[c.root];
                 relabel(&mut scratch.labels[..w * h], c, w, &parts, *cut);
                 let seed = |side: usize| k + super::MAX_REGIONS * (1 + 2 * ci + side);
