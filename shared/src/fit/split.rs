@@ -20,7 +20,8 @@
 //! Fits are what cost (on the cart, fitting all five cuts of a dual screen
 //! took about 20 M instructions): the seam column's other sides reuse the
 //! first column cut's regions with their cut edge moved, and no further cut
-//! is fitted once one explains the component well ([`SPLIT_BELOW`]).
+//! is fitted once one explains the component well ([`SPLIT_BELOW`]) or a
+//! column cut has found the seam.
 //!
 //! Only poorly explained components pay for this, so a plain sector costs
 //! nothing extra on the cart.
@@ -72,9 +73,13 @@ pub(super) fn try_split(
         .enumerate()
     {
         // Fitting a cut is what costs: none once a cut explains the
-        // component well (the seam's other sides are not fitted).
+        // component well, nor once a seam is found (a column cut that is
+        // kept: panes side by side, not a fan above a strip). On 48 dual
+        // and M-mode frames a row cut never beat a column cut that had been
+        // fitted. The seam's other sides are not fitted either.
         let refit = !matches!((cut, seam), (Cut::Column(_), Some(_)));
-        if refit && best.is_some_and(|(s, _)| s >= SPLIT_BELOW) {
+        let seam_found = seam.is_some() && best.is_some_and(|(s, _)| s >= single + SPLIT_GAIN);
+        if refit && (seam_found || best.is_some_and(|(s, _)| s >= SPLIT_BELOW)) {
             continue;
         }
         let Some(parts) = parts(&scratch.labels[..w * h], c, w, *cut) else {
