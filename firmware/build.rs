@@ -1,7 +1,8 @@
 //! Fixes the image's model-signing key (`SONOMASK_MODEL_PUBKEY`, see
-//! `src/pubkey.rs`) for every target, and adds the board's linker scripts
-//! to the board image only when building for the Cortex-M target: host
-//! builds (tests, the simulated device) never see them.
+//! `src/pubkey.rs`) and the fingerprint of the sources the pipeline is
+//! built from (`SOURCE_FINGERPRINT`) for every target, and adds the board's
+//! linker scripts to the board image only when building for the Cortex-M
+//! target: host builds (tests, the simulated device) never see them.
 
 use std::env;
 use std::fs;
@@ -51,6 +52,52 @@ fn model_pubkey(manifest_dir: &Path) -> Option<[u8; 32]> {
     Some(key)
 }
 
+/// FNV-1a (64-bit) over every file under `dirs`, in sorted order of their
+/// paths relative to `root`, each as its path, a NUL and its bytes: the
+/// same sources give the same value on any machine and checkout.
+fn source_fingerprint(root: &Path, dirs: &[&str]) -> u64 {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for d in dirs {
+        let dir = root.join(d);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        walk(&dir, &mut files);
+    }
+    let mut named: Vec<(String, PathBuf)> = files
+        .into_iter()
+        .map(|f| {
+            let rel = f.strip_prefix(root).unwrap_or(&f);
+            (rel.to_string_lossy().replace('\\', "/"), f)
+        })
+        .collect();
+    named.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (rel, path) in &named {
+        eat(rel.as_bytes());
+        eat(&[0]);
+        eat(&fs::read(path).expect("read a source file"));
+    }
+    h
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=memory.x");
@@ -63,6 +110,13 @@ fn main() {
         None => "None".to_string(),
     };
     fs::write(out.join("model_pubkey.rs"), key).expect("write model_pubkey.rs");
+
+    // The pipeline is this crate and sonomask-core: what the HIL rig's
+    // reference and an image must share for their bytes to be compared.
+    let root = manifest_dir.join("..");
+    let fp = source_fingerprint(&root, &["shared/src", "firmware/src"]);
+    fs::write(out.join("source_fingerprint.rs"), format!("{fp:#018x}"))
+        .expect("write source_fingerprint.rs");
 
     let target = env::var("TARGET").unwrap_or_default();
     if !target.starts_with("thumb") {

@@ -158,6 +158,7 @@ impl<P: OutputPin, Pr: Probe> Core<'_, '_, P, Pr> {
             max_frame_bytes: u32::try_from(self.frame.len()).unwrap_or(u32::MAX),
             max_chunk_bytes: MAX_CHUNK_BYTES as u32,
             model: self.pipeline.model_status(),
+            build: crate::SOURCE_FINGERPRINT,
         }
     }
 

@@ -31,6 +31,13 @@ pub use device::{Device, Event};
 pub use pipeline::{Config, FrameResult, NoProbe, Pipeline, Probe, Stage, Workspace, load_model};
 pub use sonomask_core::wire::FaultCode as Fault;
 
+/// Fingerprint of the sources this crate's pipeline was built from (its
+/// own `src/` and sonomask-core's, FNV-1a over every file; see
+/// `build.rs`). The device reports it in its hello, so the HIL rig can
+/// refuse to compare an image with a host reference built from other
+/// sources — a stale board image, not a bug, would show as mismatches.
+pub const SOURCE_FINGERPRINT: u64 = include!(concat!(env!("OUT_DIR"), "/source_fingerprint.rs"));
+
 use sonomask_core::fit::FitError;
 use sonomask_core::{FrameLayout, Regions, mask_in_place};
 

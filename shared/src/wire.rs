@@ -48,7 +48,8 @@ use crate::geometry::RowSpans;
 use crate::mask::{FrameLayout, PixelFormat};
 
 /// Version of this protocol; the device refuses nothing, the host checks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// 2: the hello carries the device's source fingerprint.
+pub const PROTOCOL_VERSION: u16 = 2;
 /// Most pixel bytes one rows message carries (whole rows only).
 pub const MAX_CHUNK_BYTES: usize = 4096;
 /// Largest decoded message: a rows message's own fields (at most 16 bytes
@@ -253,6 +254,9 @@ pub struct DeviceInfo {
     /// Most pixel bytes per rows message it accepts.
     pub max_chunk_bytes: u32,
     pub model: ModelStatus,
+    /// Fingerprint of the sources the device's pipeline was built from
+    /// (`sonomask_firmware::SOURCE_FINGERPRINT`); 0 when unknown.
+    pub build: u64,
 }
 
 /// The device's account of one frame.

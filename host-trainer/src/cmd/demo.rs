@@ -321,7 +321,10 @@ fn cart_step(
         let report = match report {
             Ok(r) => r,
             Err(e) if name != "sim" => {
-                println!("  firmware on {name}: not run ({e})");
+                println!(
+                    "  firmware on {name}: not run ({:#})",
+                    anyhow::Error::from(e)
+                );
                 continue;
             }
             Err(e) => return Err(e).context("the simulated device"),

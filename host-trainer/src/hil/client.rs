@@ -12,6 +12,7 @@ use sonomask_core::wire::{
     self, Counters, DeviceInfo, FrameHeader, FrameReport, HostMsg, MAX_ENCODED_BYTES,
     MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
+use sonomask_firmware::SOURCE_FINGERPRINT;
 
 use super::link::{DeviceEvent, Link, LinkError};
 
@@ -24,6 +25,10 @@ pub enum ClientError {
     Timeout(Duration),
     #[error("the device speaks protocol version {device}, this host {host}")]
     Version { device: u16, host: u16 },
+    #[error(
+        "the device's firmware was built from other sources than this host (fingerprint {device:016x}, host {host:016x}): its bytes cannot be checked against this host's reference; rebuild the image (`cargo mps2`) or run the sonomask built from the image's commit"
+    )]
+    OtherSources { device: u64, host: u64 },
     #[error("a frame row of {0} bytes does not fit in one wire chunk")]
     RowTooLong(usize),
     #[error("message does not encode: {0}")]
@@ -152,6 +157,12 @@ impl Client {
                         host: PROTOCOL_VERSION,
                     });
                 }
+                if info.build != SOURCE_FINGERPRINT {
+                    return Err(ClientError::OtherSources {
+                        device: info.build,
+                        host: SOURCE_FINGERPRINT,
+                    });
+                }
                 return Ok(info);
             }
         }
@@ -266,6 +277,42 @@ impl Client {
             if let DeviceEvent::Bye(c) = self.event(deadline, timeout)? {
                 return Ok(c);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonomask_core::wire::{DeviceMsg, ModelStatus};
+    use std::io::Cursor;
+
+    /// A device whose hello (already on the line) says `build`.
+    fn hello_from(build: u64) -> Result<DeviceInfo, ClientError> {
+        let info = DeviceInfo {
+            version: PROTOCOL_VERSION,
+            max_frame_bytes: 1 << 20,
+            max_chunk_bytes: 1024,
+            model: ModelStatus::Failed(wire::FaultCode::NoModel),
+            build,
+        };
+        let (mut scratch, mut out) = (vec![0; MAX_MESSAGE_BYTES], vec![0; MAX_ENCODED_BYTES]);
+        let n = wire::encode(&DeviceMsg::Hello(info), &mut scratch, &mut out).unwrap();
+        let link = Link::new(Cursor::new(out[..n].to_vec()), std::io::sink());
+        Client::new(link, None).hello(Duration::from_secs(5))
+    }
+
+    #[test]
+    fn a_device_built_from_other_sources_is_refused() {
+        assert_eq!(
+            hello_from(SOURCE_FINGERPRINT).unwrap().build,
+            SOURCE_FINGERPRINT
+        );
+        match hello_from(SOURCE_FINGERPRINT ^ 1) {
+            Err(ClientError::OtherSources { device, host }) => {
+                assert_eq!((device, host), (SOURCE_FINGERPRINT ^ 1, SOURCE_FINGERPRINT));
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

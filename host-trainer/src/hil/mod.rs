@@ -100,9 +100,10 @@ pub enum HilError {
     },
     #[error(transparent)]
     Qemu(#[from] QemuError),
-    #[error("talking to the device: {0}")]
+    // The cause follows in the error chain (`{:#}`, the CLI's report).
+    #[error("talking to the device")]
     Client(#[from] ClientError),
-    #[error("opening serial port {path}: {source}")]
+    #[error("opening serial port {path}")]
     Serial {
         path: String,
         #[source]

@@ -86,6 +86,7 @@ fn every_message_round_trips() {
             model: ModelStatus::Failed(FaultCode::Model(BlobError::InvalidGraph(
                 crate::engine::GraphError::TooLarge,
             ))),
+            build: 0x0123_4567_89ab_cdef,
         }),
         DeviceMsg::Rows {
             seq: 1,
