@@ -14,6 +14,7 @@ use sonomask::quantize::{self, QuantizeConfig, QuantizeRequest};
 use sonomask::recipe::Recipe;
 use sonomask::synth::SynthConfig;
 use sonomask::train::DeviceChoice;
+use sonomask::train::model::ModelConfig;
 use sonomask::train::training::TrainingConfig;
 use sonomask::weak::{self, Method};
 use sonomask::{evaluate, progress, synth_io};
@@ -28,8 +29,8 @@ use sonomask_core::wire::Reply;
 /// scores weak labels, pretrained and refined models on the test set.
 /// Prints a summary and writes a contact sheet, masks the real files in
 /// ../shared/realdata (when present) with models/default.snmk, and ends with
-/// the quick repeated-run experiment (experiments/quick.toml: the method
-/// against the threshold labels over 3 seeds, t-tests, report and plots).
+/// a repeated-run experiment (experiments/demo.toml: the method against the
+/// threshold labels over 5 seeds, t-tests, report and plots).
 /// Run from the repository root with no arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -60,9 +61,14 @@ pub struct Args {
     /// Backend: flex (CPU), cuda or tch (need the Cargo feature of that name).
     #[arg(long, default_value = "flex")]
     device: DeviceChoice,
-    /// Skip the closing quick experiment.
+    /// Skip the closing repeated-run experiment.
     #[arg(long)]
     no_experiment: bool,
+    /// Experiment config for the closing repeated runs (default: the
+    /// built-in experiments/demo.toml); its runs go to OUT/<name>/runs,
+    /// where finished jobs are reused.
+    #[arg(long, value_name = "TOML")]
+    experiment: Option<PathBuf>,
     /// Real DICOM files to mask at the end, when the folder exists (relative
     /// paths are from the current folder: run from the repository root).
     #[arg(long, default_value = "../shared/realdata")]
@@ -72,8 +78,8 @@ pub struct Args {
     mask_model: PathBuf,
 }
 
-/// `experiments/quick.toml`, built in so the demo runs from any folder.
-const QUICK_EXPERIMENT: &str = include_str!("../../../experiments/quick.toml");
+/// `experiments/demo.toml`, built in so the demo runs from any folder.
+const DEMO_EXPERIMENT: &str = include_str!("../../../experiments/demo.toml");
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
@@ -148,10 +154,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             seed: args.seed,
             ..AnnotateParams::default()
         },
+        // The cart's widths, so the firmware step below runs the network
+        // the cart would.
         pretrain: TrainingConfig::new()
+            .with_model(ModelConfig::cart())
             .with_num_epochs(args.pretrain_epochs)
             .with_seed(args.seed),
         refine: TrainingConfig::new()
+            .with_model(ModelConfig::cart())
             .with_num_epochs(args.refine_epochs)
             .with_seed(args.seed),
         device: args.device,
@@ -236,7 +246,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("  {}", annotate_command(&args.out));
 
     if !args.no_experiment {
-        quick_experiment(&args.out, args.device)?;
+        repeated_runs(&args.out, args.experiment.as_deref(), args.device)?;
     }
     println!();
     println!(
@@ -363,16 +373,28 @@ fn cart_step(
     Ok(())
 }
 
-/// The quick experiment into `OUT/quick/runs` (finished jobs there are
-/// reused) and its report into `OUT/quick/report`.
-fn quick_experiment(out: &std::path::Path, device: DeviceChoice) -> anyhow::Result<()> {
-    let mut cfg = config::parse(QUICK_EXPERIMENT)
+/// The closing experiment (`config`, else experiments/demo.toml) into
+/// `OUT/<name>/runs` (finished jobs there are reused) and its report into
+/// `OUT/<name>/report`.
+fn repeated_runs(
+    out: &std::path::Path,
+    config: Option<&std::path::Path>,
+    device: DeviceChoice,
+) -> anyhow::Result<()> {
+    let (text, source) = match config {
+        Some(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => (DEMO_EXPERIMENT.to_string(), "experiments/demo.toml".into()),
+    };
+    let mut cfg = config::parse(&text)
         .map_err(anyhow::Error::msg)
-        .context("experiments/quick.toml")?;
+        .with_context(|| source.clone())?;
     cfg.device = device;
     println!();
     println!(
-        "repeated runs (experiments/quick.toml): {} over {} seeds, compared with t-tests",
+        "repeated runs ({source}): {} over {} seeds, compared with t-tests",
         cfg.arms
             .iter()
             .map(|a| a.name.as_str())
@@ -380,10 +402,10 @@ fn quick_experiment(out: &std::path::Path, device: DeviceChoice) -> anyhow::Resu
             .join(" and "),
         cfg.seeds.len()
     );
-    let runs = out.join("quick").join("runs");
+    let dir = out.join(&cfg.name);
+    let runs = dir.join("runs");
     super::experiment::run_jobs(&cfg, &runs, Shard::ALL, 1, false)?;
-    let (loaded, report, written) =
-        super::experiment::write_report(&runs, &out.join("quick").join("report"))?;
+    let (loaded, report, written) = super::experiment::write_report(&runs, &dir.join("report"))?;
     println!();
     super::experiment::print_report(&loaded, &report, &written);
     Ok(())

@@ -673,6 +673,11 @@ b = "threshold"
         }
         let quick = parse(include_str!("../../../experiments/quick.toml")).unwrap();
         assert_eq!(quick.arms.len(), 2);
+        let demo = parse(include_str!("../../../experiments/demo.toml")).unwrap();
+        assert_eq!(
+            (demo.name.as_str(), demo.arms.len(), demo.seeds.len()),
+            ("demo", 2, 5)
+        );
     }
 
     #[test]

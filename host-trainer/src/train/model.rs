@@ -131,6 +131,15 @@ pub const MAX_MACS: u64 = 10_000_000;
 pub const MAX_INT8_BYTES: usize = 64 * 1024;
 
 impl ModelConfig {
+    /// The cart's network (`models/default.snmk`, `train --encoder 4,8,16
+    /// --bottleneck 32`): 2.6 M MACs, narrow enough for the Cortex-M7's
+    /// 33 ms frame budget, where the default widths' 8.2 M MACs alone take
+    /// about 18 M instructions. It needs more epochs than the default to
+    /// converge.
+    pub fn cart() -> Self {
+        Self::new().with_encoder([4, 8, 16]).with_bottleneck(32)
+    }
+
     /// The convolutions in execution order with their shapes, computed from
     /// the configuration (the same arithmetic [`SectorNet::forward`] does).
     pub fn layers(&self) -> Vec<LayerShape> {
