@@ -6,9 +6,9 @@
 //!
 //! ```text
 //! frame (gray8 or rgb888, any W×H, any stride)
-//!   ─► luma (Rec. 601, integer, rounded: [`luma_601`])
-//!   ─► exact area average to out_w × out_h ([`area_sums`])
-//!   ─► rounded to 8 bits ([`area_average_u8`])
+//!   ─► exact area sums over out_w × out_h cells ([`area_sums`]); for RGB,
+//!      of the Rec. 601 weighted sum 299 R + 587 G + 114 B
+//!   ─► the cell's mean luma, rounded once to 8 bits ([`area_average_u8`])
 //!   ─► int8 through the model's input table ([`frame_to_input`])
 //! ```
 //!
@@ -19,11 +19,14 @@
 //! `1/(w·out_w)` of the width (and likewise for the height), source column
 //! `sx` spans `[sx·out_w, (sx+1)·out_w)` and output column `ox` spans
 //! `[ox·w, (ox+1)·w)`: every overlap is an integer, each cell's weights sum
-//! to `w` (resp. `h`), and the cell's sum `S = Σ luma·kx·ky` is exact in
-//! `u64` (`S ≤ 255·w·h < 2^40`). The mean is `S / (w·h)`. The trainer divides
-//! in floating point (its float input), the cart rounds half up in integers
-//! (`⌊(2S + w·h) / (2·w·h)⌋`); nothing depends on summation order, thread
-//! count or platform.
+//! to `w` (resp. `h`), and the cell's sum `S = Σ v·kx·ky` is exact in `u64`.
+//! For grey frames `v` is the pixel and the denominator `D = w·h`
+//! (`S ≤ 255·D < 2^40`); for RGB frames `v = 299 R + 587 G + 114 B` and
+//! `D = 1000·w·h` (`S ≤ 255·D < 2^50`), i.e. the Rec. 601 luma of the
+//! cell's mean colour, rounded once at the end rather than per pixel. The
+//! mean is `S / D`. The trainer divides in floating point (its float
+//! input), the cart rounds half up in integers (`⌊(2S + D) / (2D)⌋`);
+//! nothing depends on summation order, thread count or platform.
 //!
 //! # How the sums are computed
 //!
@@ -32,29 +35,38 @@
 //! most `255·h < 2^24`), then each cell's weighted sum of those
 //! (`Σ C·kx`). Only the first and last row (column) of a band carries a
 //! partial weight; every row in between has the full weight `out_h`
-//! (`out_w`), so the inner rows are plain sums — for grey frames four
-//! pixels per 32-bit load, in 16-bit lanes — and multiplied once. Column
-//! sums live in a stack buffer of [`CHUNK`] columns; a row band wider than
-//! that is done in runs of whole cells (boundary columns summed in both
-//! runs). The integers are the same as the definition's, whatever the
-//! order, so the result is exact; the direct per-cell sum
-//! ([`area_sums_direct`]) stays as the fallback for cells wider than a
-//! chunk and as the tests' reference. On the Cortex-M7 this costs about
-//! 1.5 instructions per grey pixel (the per-cell sum it replaced took
-//! about 40).
+//! (`out_w`), so the inner rows are plain sums — four bytes per 32-bit
+//! load, in 16-bit lanes — and multiplied once. An RGB row is summed the
+//! same way as a row of `3·w` bytes (one column sum per channel), and the
+//! luma weights are applied once per source column, not per pixel. Column
+//! sums live in a stack buffer of [`CHUNK`] columns (three per pixel for
+//! RGB); a row band wider than that is done in runs of whole cells
+//! (boundary columns summed in both runs). The integers are the same as
+//! the definition's, whatever the order, so the result is exact; the direct
+//! per-cell sum ([`area_sums_direct`]) stays as the fallback for cells
+//! wider than a chunk and as the tests' reference. On the Cortex-M7 this
+//! costs about 1.5 instructions per grey byte (the per-cell sum it replaced
+//! took about 40 per pixel).
 
 use crate::dsp::{add_bytes02, add_bytes13};
 use crate::engine::Model;
 use crate::mask::{FrameLayout, PixelFormat};
 
 /// Rec. 601 luma of one RGB pixel, rounded half up, in integers:
-/// `(299 R + 587 G + 114 B + 500) / 1000`. The one definition the host's
-/// RGB loaders and the cart use.
+/// `(299 R + 587 G + 114 B + 500) / 1000`: the host's RGB loaders' grey.
+/// The thumbnail takes the luma of each cell's mean colour instead (the
+/// same weights, [`LUMA_WEIGHTS`], rounded once per cell).
 #[inline]
 pub fn luma_601(r: u8, g: u8, b: u8) -> u8 {
+    let [kr, kg, kb] = LUMA_WEIGHTS;
     // At most 255 * 1000 + 500 = 255_500, so the quotient fits a u8.
-    ((299 * r as u32 + 587 * g as u32 + 114 * b as u32 + 500) / 1000) as u8
+    ((kr * r as u32 + kg * g as u32 + kb * b as u32 + 500) / LUMA_SCALE as u32) as u8
 }
+
+/// Rec. 601 luma weights of R, G and B, in thousandths.
+pub const LUMA_WEIGHTS: [u32; 3] = [299, 587, 114];
+/// Their sum: the RGB thumbnail's sums are in these units of luma.
+const LUMA_SCALE: u64 = 1000;
 
 /// Why a frame could not be turned into a network input (the cart then
 /// fails closed).
@@ -138,7 +150,7 @@ fn taps(o: usize, n_in: usize, n_out: usize) -> impl Iterator<Item = (usize, u64
 }
 
 /// Checks `frame` against `layout` and the output size; returns the
-/// denominator `w·h` of every cell's mean.
+/// denominator of every cell's mean (`w·h`, times 1000 for RGB).
 fn check(
     frame: &[u8],
     layout: FrameLayout,
@@ -160,26 +172,35 @@ fn check(
     if out_w > u16::MAX as usize || out_h > u16::MAX as usize {
         return Err(ThumbnailError::BadOutputSize);
     }
-    Ok(layout.width as u64 * layout.height as u64)
+    let area = layout.width as u64 * layout.height as u64;
+    Ok(match layout.format {
+        PixelFormat::Gray8 => area,
+        PixelFormat::Rgb888 => LUMA_SCALE * area,
+    })
 }
 
-/// Luma-weighted sum of one row segment: `Σ luma(x) · kx` over `taps`.
+/// `v = 299 R + 587 G + 114 B` of one RGB pixel (luma in thousandths).
+#[inline]
+fn luma_thousandths(p: &[u8]) -> u64 {
+    let [kr, kg, kb] = LUMA_WEIGHTS;
+    u64::from(kr * u32::from(p[0]) + kg * u32::from(p[1]) + kb * u32::from(p[2]))
+}
+
+/// Weighted sum of one row segment: `Σ v(x) · kx` over `taps`.
 #[inline]
 fn row_sum(row: &[u8], format: PixelFormat, taps: impl Iterator<Item = (usize, u64)>) -> u64 {
     match format {
         PixelFormat::Gray8 => taps.map(|(sx, k)| row[sx] as u64 * k).sum(),
         PixelFormat::Rgb888 => taps
-            .map(|(sx, k)| {
-                let p = &row[3 * sx..3 * sx + 3];
-                luma_601(p[0], p[1], p[2]) as u64 * k
-            })
+            .map(|(sx, k)| luma_thousandths(&row[3 * sx..3 * sx + 3]) * k)
             .sum(),
     }
 }
 
 /// Source columns whose band sums one pass keeps ([`area_sums`] holds them
-/// in a stack buffer of this many `u32`, 2 KiB). A cell wider than this
-/// (a downscale by more than 511 horizontally) takes the direct path.
+/// in a stack buffer of three `u32` per column, 6 KiB: one per channel of
+/// RGB). A cell wider than this (a downscale by more than 511
+/// horizontally) takes the direct path.
 pub const CHUNK: usize = 512;
 
 /// Rows of plain sums a 16-bit lane holds without overflow (`256·255 <
@@ -188,7 +209,8 @@ const LANE_ROWS: usize = 256;
 
 /// The exact area sums of `frame`'s luma over `out_w × out_h` cells: calls
 /// `sink(index, sum)` for every cell in row-major order and returns the
-/// common denominator `w·h` (mean = `sum / denominator`).
+/// common denominator (mean = `sum / denominator`; see the module
+/// documentation for RGB).
 pub fn area_sums(
     frame: &[u8],
     layout: FrameLayout,
@@ -202,7 +224,8 @@ pub fn area_sums(
     if w.div_ceil(out_w) + 1 > CHUNK {
         return area_sums_direct(frame, layout, out_w, out_h, sink);
     }
-    let mut cols = [0u32; CHUNK];
+    let bpp = layout.format.bytes_per_pixel();
+    let mut cols = [0u32; 3 * CHUNK];
     for oy in 0..out_h {
         let band = Span::of(oy, h, out_h);
         let mut ox = 0;
@@ -214,17 +237,31 @@ pub fn area_sums(
                 end += 1;
             }
             let c1 = Span::of(end - 1, w, out_w).last + 1;
-            let cols = &mut cols[..c1 - c0];
+            let cols = &mut cols[..bpp * (c1 - c0)];
             band_sums(frame, layout, band, out_h as u32, c0, cols);
+            // A run of columns' value: its sum, or for RGB the luma-weighted
+            // sum of its three channel sums.
+            let value = |run: &[u32]| -> u64 {
+                match layout.format {
+                    PixelFormat::Gray8 => run.iter().map(|&c| u64::from(c)).sum(),
+                    PixelFormat::Rgb888 => {
+                        let [kr, kg, kb] = LUMA_WEIGHTS.map(u64::from);
+                        let (mut r, mut g, mut b) = (0u64, 0u64, 0u64);
+                        for px in run.chunks_exact(3) {
+                            r += u64::from(px[0]);
+                            g += u64::from(px[1]);
+                            b += u64::from(px[2]);
+                        }
+                        kr * r + kg * g + kb * b
+                    }
+                }
+            };
+            let at = |sx: usize| value(&cols[bpp * (sx - c0)..][..bpp]);
             for o in ox..end {
                 let cell = Span::of(o, w, out_w);
-                let at = |sx: usize| u64::from(cols[sx - c0]);
                 let mut s = at(cell.first) * u64::from(cell.k_first);
                 if cell.last > cell.first {
-                    let inner: u64 = cols[cell.first + 1 - c0..cell.last - c0]
-                        .iter()
-                        .map(|&c| u64::from(c))
-                        .sum();
+                    let inner = value(&cols[bpp * (cell.first + 1 - c0)..bpp * (cell.last - c0)]);
                     s += inner * out_w as u64 + at(cell.last) * u64::from(cell.k_last);
                 }
                 sink(oy * out_w + o, s);
@@ -235,9 +272,10 @@ pub fn area_sums(
     Ok(denom)
 }
 
-/// The weighted luma sums over the rows of `band` of source columns
-/// `c0..c0 + cols.len()`: `cols[i] = Σ_rows luma(row, c0 + i) · k_row`,
-/// inner rows weighing `full`. At most `255 · h < 2^24` each.
+/// The weighted sums over the rows of `band` of the bytes of source
+/// columns from `c0` (`cols.len()` bytes: one per grey pixel, three per RGB
+/// pixel): `cols[i] = Σ_rows byte(row, i) · k_row`, inner rows weighing
+/// `full`. At most `255 · h < 2^24` each.
 fn band_sums(
     frame: &[u8],
     layout: FrameLayout,
@@ -247,46 +285,43 @@ fn band_sums(
     cols: &mut [u32],
 ) {
     let stride = layout.stride;
-    let row = |y: usize| &frame[y * stride..];
+    let b0 = c0 * layout.format.bytes_per_pixel();
     cols.fill(0);
-    // Inner rows: plain sums, scaled once.
-    let mut y = band.first + 1;
-    while y < band.last {
-        let n = (band.last - y).min(LANE_ROWS);
-        match layout.format {
-            PixelFormat::Gray8 => gray_inner(&frame[y * stride..], stride, n, c0, full, cols),
-            PixelFormat::Rgb888 => rgb_inner(&frame[y * stride..], stride, n, c0, full, cols),
+    // Rows of full weight (the inner ones, and the first or last when the
+    // band starts or ends on a row boundary): plain sums, scaled once.
+    // The others one by one with their weight.
+    let (mut lo, mut hi) = (band.first + 1, band.last);
+    let mut partial: heapless::Vec<(usize, u32), 2> = heapless::Vec::new();
+    if band.first == band.last {
+        let _ = partial.push((band.first, band.k_first));
+    } else {
+        if band.k_first == full {
+            lo = band.first;
+        } else {
+            let _ = partial.push((band.first, band.k_first));
         }
+        if band.k_last == full {
+            hi = band.last + 1;
+        } else {
+            let _ = partial.push((band.last, band.k_last));
+        }
+    }
+    let mut y = lo;
+    while y < hi {
+        let n = (hi - y).min(LANE_ROWS);
+        byte_inner(&frame[y * stride..], stride, n, b0, full, cols);
         y += n;
     }
-    // The first and last row with their partial weights.
-    let weighted = [(band.first, band.k_first), (band.last, band.k_last)];
-    let rows = if band.first == band.last {
-        &weighted[..1]
-    } else {
-        &weighted[..]
-    };
-    for &(y, k) in rows {
-        match layout.format {
-            PixelFormat::Gray8 => {
-                for (c, &p) in cols.iter_mut().zip(&row(y)[c0..]) {
-                    *c += u32::from(p) * k;
-                }
-            }
-            PixelFormat::Rgb888 => {
-                for (c, p) in cols.iter_mut().zip(row(y)[3 * c0..].chunks_exact(3)) {
-                    *c += u32::from(luma_601(p[0], p[1], p[2])) * k;
-                }
-            }
-        }
+    for (y, k) in partial {
+        byte_inner(&frame[y * stride..], stride, 1, b0, k, cols);
     }
 }
 
-/// Adds `full ·` (the sum over `n ≤ 256` grey rows starting at `rows`) to
-/// `cols`. Four columns per 32-bit load, summed in 16-bit lanes (even and
-/// odd bytes apart), sixteen columns at a time so the lanes stay in
-/// registers down the rows.
-fn gray_inner(rows: &[u8], stride: usize, n: usize, c0: usize, full: u32, cols: &mut [u32]) {
+/// Adds `full ·` (the sum over `n ≤ 256` rows starting at `rows`, bytes
+/// from `c0`) to `cols`, one per byte. Four bytes per 32-bit load, summed
+/// in 16-bit lanes (even and odd bytes apart), sixteen at a time so the
+/// lanes stay in registers down the rows.
+fn byte_inner(rows: &[u8], stride: usize, n: usize, c0: usize, full: u32, cols: &mut [u32]) {
     let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let mut x = 0;
     let mut blocks = cols.chunks_exact_mut(16);
@@ -313,45 +348,6 @@ fn gray_inner(rows: &[u8], stride: usize, n: usize, c0: usize, full: u32, cols: 
         let mut s = 0u32;
         for r in 0..n {
             s += u32::from(rows[r * stride + c0 + x + i]);
-        }
-        *o += s * full;
-    }
-}
-
-/// Adds `full ·` (the luma sum over `n` RGB rows starting at `rows`) to
-/// `cols`, two columns at a time down the rows. A function of its own with
-/// its constants made opaque, so the loop keeps them in registers: inlined,
-/// or with literal constants, LLVM rebuilds each (movw/movt) for every
-/// pixel — about 13.5 instructions per pixel instead of 10.
-#[inline(never)]
-fn rgb_inner(rows: &[u8], stride: usize, n: usize, c0: usize, full: u32, cols: &mut [u32]) {
-    // luma_601, same integers: `⌊s / 1000⌋ = ⌊s · M / 2^32⌋` with
-    // M = ⌈2^32 / 1000⌉ for every s < 2^22 (s ≤ 255 500 here).
-    let [kr, kg, kb, m] = core::hint::black_box([299u32, 587, 114, 4_294_968]);
-    let luma = |p: &[u8]| {
-        let s = kr * u32::from(p[0]) + kg * u32::from(p[1]) + kb * u32::from(p[2]) + 500;
-        ((u64::from(s) * u64::from(m)) >> 32) as u32
-    };
-    let px = &rows[3 * c0..];
-    let mut x = 0;
-    let mut blocks = cols.chunks_exact_mut(2);
-    for out in &mut blocks {
-        let (mut a, mut b) = (0u32, 0u32);
-        let mut at = 3 * x;
-        for _ in 0..n {
-            let p = &px[at..at + 6];
-            a += luma(&p[..3]);
-            b += luma(&p[3..]);
-            at += stride;
-        }
-        out[0] += a * full;
-        out[1] += b * full;
-        x += 2;
-    }
-    for (i, o) in blocks.into_remainder().iter_mut().enumerate() {
-        let mut s = 0u32;
-        for r in 0..n {
-            s += luma(&px[r * stride + 3 * (x + i)..]);
         }
         *o += s * full;
     }
@@ -389,8 +385,15 @@ fn area_sums_direct(
 /// `⌊(2·sum + denom) / (2·denom)⌋`: the mean rounded half up.
 #[inline]
 fn rounded_mean(sum: u64, denom: u64) -> u8 {
-    // sum ≤ 255·denom, so the result is at most 255.
-    ((2 * sum + denom) / (2 * denom)).min(255) as u8
+    // sum ≤ 255·denom, so the result is at most 255. In 32 bits when it
+    // fits (grey frames up to about 2800 × 2800): the cart has a 32-bit
+    // divide instruction, a 64-bit division is a library call.
+    let (num, den) = (2 * sum + denom, 2 * denom);
+    let q = match (u32::try_from(num), u32::try_from(den)) {
+        (Ok(n), Ok(d)) => u64::from(n / d),
+        _ => num / den,
+    };
+    q.min(255) as u8
 }
 
 /// The area-averaged luma of `frame` at `out_w × out_h`, rounded to the
@@ -448,6 +451,10 @@ mod tests {
 
     fn gray(w: u16, h: u16) -> FrameLayout {
         FrameLayout::packed(w, h, PixelFormat::Gray8)
+    }
+
+    fn rgb_layout(w: u16, h: u16) -> FrameLayout {
+        FrameLayout::packed(w, h, PixelFormat::Rgb888)
     }
 
     /// The same average by brute force in f64 over a supersampled grid:
@@ -561,26 +568,26 @@ mod tests {
                 let white = vec![255u8; stride * h];
                 let (fast, direct) = both(&white, layout, ow, oh);
                 assert_eq!(fast, direct);
-                assert!(fast.iter().all(|&s| s == 255 * (w * h) as u64));
+                let scale = if format == PixelFormat::Rgb888 {
+                    1000
+                } else {
+                    1
+                };
+                assert!(fast.iter().all(|&s| s == 255 * scale * (w * h) as u64));
             }
         }
     }
 
     #[test]
     fn rgb_stride_and_constant_frames() {
-        // RGB with padding bytes at the end of every row: same as the luma
+        // RGB with padding bytes at the end of every row: same as the
         // frame packed.
         let (w, h) = (23u16, 9u16);
         let mut rng = Rng::new(5);
         let stride = 3 * w as usize + 7;
         let rgb = rng.bytes(stride * h as usize);
-        let luma: Vec<u8> = (0..h as usize)
-            .flat_map(|y| {
-                let row = &rgb[y * stride..y * stride + 3 * w as usize];
-                row.chunks_exact(3)
-                    .map(|p| luma_601(p[0], p[1], p[2]))
-                    .collect::<Vec<_>>()
-            })
+        let packed: Vec<u8> = (0..h as usize)
+            .flat_map(|y| rgb[y * stride..y * stride + 3 * w as usize].to_vec())
             .collect();
         let layout = FrameLayout {
             width: w,
@@ -590,8 +597,29 @@ mod tests {
         };
         let (mut a, mut b) = (vec![0u8; 20], vec![0u8; 20]);
         area_average_u8(&rgb, layout, 5, 4, &mut a).unwrap();
-        area_average_u8(&luma, gray(w, h), 5, 4, &mut b).unwrap();
+        area_average_u8(&packed, rgb_layout(w, h), 5, 4, &mut b).unwrap();
         assert_eq!(a, b);
+        // Grey pixels in RGB: the grey frame's thumbnail (the weights sum
+        // to 1000); a constant colour: its rounded luma.
+        let grey = rng.bytes(w as usize * h as usize);
+        let as_rgb: Vec<u8> = grey.iter().flat_map(|&v| [v, v, v]).collect();
+        area_average_u8(&grey, gray(w, h), 5, 4, &mut a).unwrap();
+        area_average_u8(&as_rgb, rgb_layout(w, h), 5, 4, &mut b).unwrap();
+        assert_eq!(a, b);
+        for colour in [[255u8, 0, 0], [10, 200, 30], [1, 2, 3], [255, 255, 255]] {
+            let flat: Vec<u8> = (0..640 * 480).flat_map(|_| colour).collect();
+            let mut out = vec![0u8; 80 * 64];
+            area_average_u8(&flat, rgb_layout(640, 480), 80, 64, &mut out).unwrap();
+            let want = luma_601(colour[0], colour[1], colour[2]);
+            assert!(out.iter().all(|&v| v == want), "{colour:?}");
+        }
+        // The luma of the mean colour, rounded once: two pixels (0,0,0)
+        // and (3,0,0) average to R = 1.5, luma 0.4485 → 0; per-pixel luma
+        // rounding would give (0 + 1) / 2 → 1 (half up).
+        let pair = [0u8, 0, 0, 3, 0, 0];
+        let mut one = [0u8; 1];
+        area_average_u8(&pair, rgb_layout(2, 1), 1, 1, &mut one).unwrap();
+        assert_eq!(one, [0]);
         // A constant frame stays constant at 640×480 → 80×64 (8 × 7.5).
         let flat = vec![77u8; 640 * 480];
         let mut out = vec![0u8; 80 * 64];

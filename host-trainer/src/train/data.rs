@@ -11,8 +11,11 @@
 //! here is `sum / (w·h) / 255`; the int8 input the cart (and
 //! `sonomask predict` with a blob) feeds the engine is the same sum rounded
 //! to 8 bits and quantised with the model's input grid
-//! ([`sonomask_core::thumbnail::frame_to_input`]). The two differ by at most
-//! half a luma step before quantisation.
+//! ([`sonomask_core::thumbnail::frame_to_input`]). For grey frames the two
+//! differ by at most half a luma step before quantisation; for RGB frames
+//! by at most one, since the float input averages the loaders' per-pixel
+//! rounded luma and the int8 input takes the luma of each cell's mean
+//! colour, rounded once.
 
 use std::collections::BTreeSet;
 use std::path::Path;
