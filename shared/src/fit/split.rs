@@ -116,6 +116,13 @@ pub(super) fn try_split(
                 let (Ok((a, _)), Ok((b, _))) = (fits[0], fits[1]) else {
                     continue;
                 };
+                // Stacked regions are a sector above a strip: a lower part
+                // fitted as a fan is the same sector with dark sides in the
+                // map (a real phased-array cine split into a narrow and a
+                // wide fan, cutting notches out of the scan).
+                if matches!(cut, Cut::Row(_)) && matches!(b, Region::Fan(_)) {
+                    continue;
+                }
                 if let Cut::Column(at) = cut {
                     seam = Some((*at, [a, b]));
                 }
