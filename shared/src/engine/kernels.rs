@@ -421,7 +421,7 @@ pub mod reference {
 /// bit; shaped for the Cortex-M7 (and fine anywhere else).
 pub mod fast {
     use super::*;
-    use crate::dsp::{dot2x2, pack, smlad};
+    use crate::dsp::{dot1x2, dot2x2_tiles, pack, requant_relu_run, smlad};
 
     /// 2-D convolution, shaped for `SMLAD` (two 16-bit MACs per
     /// instruction, [`smlad`]) and few instructions per MAC:
@@ -521,16 +521,15 @@ pub mod fast {
             top = Some(want);
             for ky in fresh..k {
                 let iy = (want + ky).wrapping_sub(pad);
-                let columns = window[pad * col..].chunks_exact_mut(col).take(g.in_w);
+                // Pixel x's slot: `pw` words from (pad + x) * col + ky * pw.
+                let dst = &mut window[pad * col + ky * pw..];
                 if iy < g.in_h {
                     let src = &input[iy * g.in_w * in_c..][..g.in_w * in_c];
-                    for (c, px) in columns.zip(src.chunks_exact(in_c)) {
-                        widen(px, p.in_zp, in_c, c[ky * pw..][..pw].iter_mut());
-                    }
+                    widen_row(src, p.in_zp, in_c, pw, col, dst);
                 } else {
                     // Padding rows: x - zero point = 0.
-                    for c in columns {
-                        c[ky * pw..][..pw].fill(0);
+                    for c in dst.chunks_mut(col).take(g.in_w) {
+                        c[..pw].fill(0);
                     }
                 }
             }
@@ -571,9 +570,21 @@ pub mod fast {
     const FUSED: u8 = 1;
     const GENERIC: u8 = 2;
 
-    /// One row of outputs: for each pair of output channels (then a last
-    /// odd one), the pixels two at a time (then a last odd one). Pixel
-    /// `ox`'s receptive field is `field` words of `window` from `ox * step`.
+    /// Pixels per pass of [`row`]: its accumulators live on the stack
+    /// (`2 * RUN` words), not in the op's scratch.
+    const RUN: usize = 32;
+
+    /// One row of outputs, in two passes per pair of output channels (then
+    /// a last odd one) and run of up to [`RUN`] pixels: the dot products
+    /// into accumulators ([`dots_pair`], [`dots_single`]), then the
+    /// requantisation of each channel's run ([`finish_run`]). Pixel `ox`'s
+    /// receptive field is `field` words of `window` from `ox * step`.
+    ///
+    /// Why two passes: with the requantisation of four outputs in the
+    /// tile loop, LLVM ran out of registers and spent about 140
+    /// instructions per 2 × 2 tile around the 16-instruction MAC loop
+    /// (spills, reloads, bounds checks); apart, each loop keeps its state
+    /// in registers.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn row<const MODE: u8>(
@@ -588,36 +599,29 @@ pub mod fast {
     ) {
         let out_c = chans.len() / CHANNEL_WORDS;
         let ch = |oc: usize| &chans[oc * CHANNEL_WORDS..][..CHANNEL_WORDS];
+        let [mut acc0, mut acc1] = [[0i32; RUN]; 2];
         let mut oc = 0;
-        while oc + 2 <= out_c {
-            let w = &weights[oc * field..][..2 * field];
-            let c = [ch(oc), ch(oc + 1)];
-            row_pairs::<MODE>(
-                window,
-                step,
-                field,
-                ow,
-                w,
-                c,
-                out,
-                &mut out_row[oc..],
-                out_c,
-            );
-            oc += 2;
-        }
-        if oc < out_c {
-            let w = &weights[oc * field..][..field];
-            row_single::<MODE>(
-                window,
-                step,
-                field,
-                ow,
-                w,
-                ch(oc),
-                out,
-                &mut out_row[oc..],
-                out_c,
-            );
+        while oc < out_c {
+            let lanes = if oc + 2 <= out_c { 2 } else { 1 };
+            let w = &weights[oc * field..][..lanes * field];
+            let rq = [ch(oc), ch(oc + lanes - 1)];
+            let mut x0 = 0;
+            while x0 < ow {
+                let n = (ow - x0).min(RUN);
+                let win = &window[x0 * step..];
+                let dst = &mut out_row[x0 * out_c + oc..];
+                let (a0, a1) = (&mut acc0[..n], &mut acc1[..n]);
+                if lanes == 2 {
+                    dots_pair(win, step, field, w, [rq[0][0], rq[1][0]], a0, a1);
+                    finish_run::<MODE>(a0, rq[0], *out, dst, out_c);
+                    finish_run::<MODE>(a1, rq[1], *out, &mut dst[1..], out_c);
+                } else {
+                    dots_single(win, step, field, w, rq[0][0], a0);
+                    finish_run::<MODE>(a0, rq[0], *out, dst, out_c);
+                }
+                x0 += n;
+            }
+            oc += lanes;
         }
     }
 
@@ -645,10 +649,10 @@ pub mod fast {
         }
     }
 
-    /// A channel's bias and requantiser, decoded from its words.
+    /// A channel's requantiser, decoded from its words (the bias, word 0,
+    /// is the accumulators' start).
     #[derive(Clone, Copy)]
     struct Rq {
-        bias: i32,
         fused: FusedRequant,
         generic: Requant,
     }
@@ -657,7 +661,6 @@ pub mod fast {
         #[inline(always)]
         fn new(ch: &[i32]) -> Self {
             Self {
-                bias: ch[0],
                 fused: FusedRequant::from_words([ch[1], ch[2], ch[3], ch[4]]),
                 generic: Requant {
                     multiplier: ch[1],
@@ -667,94 +670,106 @@ pub mod fast {
         }
     }
 
-    /// A row of outputs of two channels (weights `w` interleaved word by
-    /// word), into `dst[ox * out_c]` and `dst[ox * out_c + 1]`. Per word of
-    /// a receptive field, two pixels: two loads of the fields, one of the
-    /// two weights, four `SMLAD`s — nine instructions for eight MACs. A
-    /// function of its own so the loop gets the registers to itself
-    /// (inlined into the kernel, or unrolled, LLVM runs out of registers
-    /// and spills).
-    #[allow(clippy::too_many_arguments)]
+    /// The accumulators (bias included) of `acc0.len()` pixels of two
+    /// channels (weights `w` interleaved word by word): channel 0's into
+    /// `acc0`, channel 1's into `acc1`. Two pixels at a time
+    /// ([`dot2x2_tiles`]), then a last odd one.
     #[inline(never)]
-    fn row_pairs<const MODE: u8>(
+    fn dots_pair(
         window: &[u32],
         step: usize,
         field: usize,
-        ow: usize,
         w: &[u32],
-        ch: [&[i32]; 2],
-        out: &Output,
-        dst: &mut [i8],
-        out_c: usize,
+        bias: [i32; 2],
+        acc0: &mut [i32],
+        acc1: &mut [i32],
     ) {
-        let (r0, r1) = (Rq::new(ch[0]), Rq::new(ch[1]));
-        let out = *out;
         let w = &w[..2 * field];
-        let init = [r0.bias, r1.bias, r0.bias, r1.bias];
-        let mut ox = 0;
-        while ox + 2 <= ow {
-            let x0 = &window[ox * step..][..field];
-            let x1 = &window[(ox + 1) * step..][..field];
-            let [a, b, c, d] = dot2x2(x0, x1, w, init);
-            let o = &mut dst[ox * out_c..][..out_c + 2];
-            o[0] = out.finish::<MODE>(a, &r0);
-            o[1] = out.finish::<MODE>(b, &r1);
-            o[out_c] = out.finish::<MODE>(c, &r0);
-            o[out_c + 1] = out.finish::<MODE>(d, &r1);
-            ox += 2;
-        }
-        if ox < ow {
-            let x0 = &window[ox * step..][..field];
-            let (mut a, mut b) = (r0.bias, r1.bias);
+        let n = acc0.len().min(acc1.len());
+        let even = n & !1;
+        dot2x2_tiles(window, step, field, w, bias, &mut acc0[..even], &mut acc1[..even]);
+        if even < n {
+            let x0 = &window[even * step..][..field];
+            let (mut a, mut b) = (bias[0], bias[1]);
             for (&p, w) in x0.iter().zip(w.chunks_exact(2)) {
                 a = smlad(p, w[0], a);
                 b = smlad(p, w[1], b);
             }
-            let o = &mut dst[ox * out_c..][..2];
-            o[0] = out.finish::<MODE>(a, &r0);
-            o[1] = out.finish::<MODE>(b, &r1);
+            acc0[even] = a;
+            acc1[even] = b;
         }
     }
 
-    /// A row of outputs of one channel, into `dst[ox * out_c]`: two pixels
-    /// per step (three loads, two `SMLAD`s for four MACs).
-    #[allow(clippy::too_many_arguments)]
+    /// The accumulators (bias included) of `acc.len()` pixels of one channel
+    /// (weights `w`) into `acc`, two pixels at a time ([`dot1x2`]).
     #[inline(never)]
-    fn row_single<const MODE: u8>(
+    fn dots_single(
         window: &[u32],
         step: usize,
         field: usize,
-        ow: usize,
         w: &[u32],
+        bias: i32,
+        acc: &mut [i32],
+    ) {
+        let w = &w[..field];
+        let n = acc.len();
+        let mut i = 0;
+        while i + 2 <= n {
+            let x0 = &window[i * step..][..field];
+            let x1 = &window[(i + 1) * step..][..field];
+            let [a, c] = dot1x2(x0, x1, w, [bias, bias]);
+            acc[i] = a;
+            acc[i + 1] = c;
+            i += 2;
+        }
+        if i < n {
+            let x0 = &window[i * step..][..field];
+            acc[i] = x0.iter().zip(w).fold(bias, |a, (&p, &w)| smlad(p, w, a));
+        }
+    }
+
+    /// Requantises one channel's run of accumulators into `dst[i * out_c]`.
+    #[inline(never)]
+    fn finish_run<const MODE: u8>(
+        acc: &[i32],
         ch: &[i32],
-        out: &Output,
+        out: Output,
         dst: &mut [i8],
         out_c: usize,
     ) {
-        let r0 = Rq::new(ch);
-        let out = *out;
-        let w = &w[..field];
-        let mut ox = 0;
-        while ox + 2 <= ow {
-            let x0 = &window[ox * step..][..field];
-            let x1 = &window[(ox + 1) * step..][..field];
-            let (mut a, mut c) = (r0.bias, r0.bias);
-            for ((&p, &q), &w) in x0.iter().zip(x1).zip(w) {
-                a = smlad(p, w, a);
-                c = smlad(q, w, c);
-            }
-            let o = &mut dst[ox * out_c..][..out_c + 1];
-            o[0] = out.finish::<MODE>(a, &r0);
-            o[out_c] = out.finish::<MODE>(c, &r0);
-            ox += 2;
+        if MODE == FUSED_RELU {
+            // lo == zp here (see conv2d_s8's `relu`).
+            let rq = [ch[1], ch[2], ch[3], ch[4]];
+            requant_relu_run(acc, rq, out.zp, dst, out_c);
+            return;
         }
-        if ox < ow {
-            let x0 = &window[ox * step..][..field];
-            let mut a = r0.bias;
-            for (&p, &w) in x0.iter().zip(w) {
-                a = smlad(p, w, a);
+        let rq = Rq::new(ch);
+        for (d, &a) in dst.chunks_mut(out_c).zip(acc) {
+            d[0] = out.finish::<MODE>(a, &rq);
+        }
+    }
+
+    /// Widens one input row `src` (`in_c` bytes per pixel) into the
+    /// window: pixel `x` into the `pw` words from `dst[x * col]` (see
+    /// [`widen`]), with the common channel counts unrolled.
+    #[inline(always)]
+    fn widen_row(src: &[i8], zp: i8, in_c: usize, pw: usize, col: usize, dst: &mut [u32]) {
+        let z = zp as i16;
+        let v = |b: i8| b as i16 - z;
+        if in_c == 1 {
+            for (d, &s) in dst.chunks_mut(col).zip(src) {
+                d[0] = pack(v(s), 0);
             }
-            dst[ox * out_c] = out.finish::<MODE>(a, &r0);
+        } else if in_c % 2 == 0 {
+            for (d, px) in dst.chunks_mut(col).zip(src.chunks_exact(in_c)) {
+                for (d, p) in d[..pw].iter_mut().zip(px.chunks_exact(2)) {
+                    *d = pack(v(p[0]), v(p[1]));
+                }
+            }
+        } else {
+            for (d, px) in dst.chunks_mut(col).zip(src.chunks_exact(in_c)) {
+                widen(px, zp, in_c, d[..pw].iter_mut());
+            }
         }
     }
 
