@@ -164,13 +164,24 @@ pub fn dot2x2_tiles(
     out1: &mut [i32],
 ) {
     let tiles = out0.len().min(out1.len()) / 2;
-    let need = (2 * tiles).saturating_sub(1).saturating_mul(step).saturating_add(field);
+    let need = (2 * tiles)
+        .saturating_sub(1)
+        .saturating_mul(step)
+        .saturating_add(field);
     if tiles == 0 || x.len() < need || w.len() < 2 * field {
         return;
     }
     #[cfg(sonomask_dsp)]
     if field >= 2 && field % 2 == 0 {
-        dot2x2_tiles_asm(x, step, field, w, bias, &mut out0[..2 * tiles], &mut out1[..2 * tiles]);
+        dot2x2_tiles_asm(
+            x,
+            step,
+            field,
+            w,
+            bias,
+            &mut out0[..2 * tiles],
+            &mut out1[..2 * tiles],
+        );
         return;
     }
     let init = [bias[0], bias[1], bias[0], bias[1]];
@@ -588,7 +599,10 @@ mod tests {
             let dot = |x: &[u32]| (0..n).fold(0i32, |acc, i| smlad(x[i], w[i], acc));
             let init = [i32::MAX, -3];
             let got = dot1x2(&x0[..n], &x1[..n], &w[..n], init);
-            let want = [dot(&x0).wrapping_add(init[0]), dot(&x1).wrapping_add(init[1])];
+            let want = [
+                dot(&x0).wrapping_add(init[0]),
+                dot(&x1).wrapping_add(init[1]),
+            ];
             assert_eq!(got, want, "n {n}");
         }
     }

@@ -539,6 +539,19 @@ kernel_suite! {
         kernel_3x3 => |rng| ConvCase::with(rng, |k| k.g = geom(4, 6, 5, 3, 3, 1)),
         kernel_3x3_single_pixel => |rng| ConvCase::with(rng, |k| k.g = geom(3, 1, 1, 2, 3, 1)),
         long_odd_dot_product => |rng| ConvCase::with(rng, |k| k.g = geom(63, 3, 4, 3, 3, 1)),
+        // Rows longer than the fast kernel's accumulator run (32 pixels),
+        // odd, with the channel counts its paths specialise.
+        wide_row_one_channel_in => |rng| ConvCase::with(rng, |k| k.g = geom(1, 3, 71, 4, 3, 1)),
+        wide_row_one_channel_out => |rng| ConvCase::with(rng, |k| k.g = geom(4, 3, 67, 1, 3, 1)),
+        wide_row_stride2 => |rng| ConvCase::with(rng, |k| k.g = geom(8, 4, 69, 5, 3, 2)),
+        sixteen_channels_in => |rng| ConvCase::with(rng, |k| k.g = geom(16, 3, 37, 3, 3, 1)),
+        thirty_two_channels_1x1 => |rng| ConvCase::with(rng, |k| k.g = geom(32, 2, 35, 2, 1, 1)),
+        odd_field_pairs => |rng| ConvCase::with(rng, |k| k.g = geom(2, 3, 40, 4, 1, 1)),
+        relu_zero_point_min_wide => |rng| ConvCase::with(rng, |k| {
+            k.g = geom(4, 2, 45, 6, 3, 1);
+            k.out_zp = -128;
+            k.relu = false;
+        }),
         relu_clamps_at_zero_point => |rng| {
             let c = ConvCase::with(rng, |k| {
                 k.relu = true;
@@ -645,6 +658,18 @@ kernel_suite! {
                 true,
             );
             assert!(c.reference().iter().all(|&v| v >= -20));
+            c
+        },
+        relu_long => |rng| {
+            let mut c = AddCase::new(
+                rng,
+                QuantParams::new(0.03, -7),
+                QuantParams::new(0.01, 20),
+                QuantParams::new(0.03, 4),
+                true,
+            );
+            c.a = rng.i8s(1001);
+            c.b = rng.i8s(1001);
             c
         },
         very_different_scales => |rng| AddCase::new(
