@@ -172,7 +172,7 @@ pub fn dot2x2_tiles(
         return;
     }
     #[cfg(sonomask_dsp)]
-    if field >= 2 && field % 2 == 0 {
+    if field >= 2 && field.is_multiple_of(2) {
         dot2x2_tiles_asm(
             x,
             step,

@@ -768,7 +768,7 @@ pub mod fast {
             for (d, &s) in dst.chunks_mut(col).zip(src) {
                 d[0] = pack(v(s), 0);
             }
-        } else if in_c % 2 == 0 {
+        } else if in_c.is_multiple_of(2) {
             match pw {
                 1 => widen_pixels::<1>(src, z, col, dst),
                 2 => widen_pixels::<2>(src, z, col, dst),
