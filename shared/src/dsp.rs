@@ -1,8 +1,8 @@
 //! The Armv7E-M DSP instructions the hot loops need — `SMLAD` (two signed
 //! 16 × 16 multiplies added to an accumulator) for the engine, `UXTAB16`
-//! (two bytes added to two 16-bit lanes) for the thumbnail, and the FPU's
-//! `VSQRT` for the fit — each under one name with a portable version of the
-//! same arithmetic.
+//! (two bytes added to two 16-bit lanes, [`sum_rows16`]) for the thumbnail,
+//! and the FPU's `VSQRT` for the fit — each under one name with a portable
+//! version of the same arithmetic.
 //!
 //! Why inline assembly: stable Rust has no DSP intrinsics
 //! (`core::arch::arm::__smlad` is unstable), and LLVM's ARMParallelDSP
@@ -440,6 +440,8 @@ fn dot1x2_pairs(x0: &[u32], x1: &[u32], w: &[u32], acc: [i32; 2]) -> [i32; 2] {
 /// callers keep every lane below 2^16 (LLVM turns the portable form into
 /// byte loads and ORs, eight instructions per four pixels instead of three).
 #[inline(always)]
+// On the cart only the tests call it (`sum_rows16` is written out there).
+#[cfg_attr(sonomask_dsp, allow(dead_code))]
 pub fn add_bytes02(acc: u32, w: u32) -> u32 {
     #[cfg(sonomask_dsp)]
     {
@@ -467,6 +469,7 @@ pub fn add_bytes02(acc: u32, w: u32) -> u32 {
 /// Bytes 1 and 3 of `w` added to the low and high 16-bit lanes of `acc`
 /// (`UXTAB16` with `ROR #8`); see [`add_bytes02`].
 #[inline(always)]
+#[cfg_attr(sonomask_dsp, allow(dead_code))]
 pub fn add_bytes13(acc: u32, w: u32) -> u32 {
     #[cfg(sonomask_dsp)]
     {
@@ -488,6 +491,101 @@ pub fn add_bytes13(acc: u32, w: u32) -> u32 {
     {
         acc.wrapping_add((w >> 8) & 0x00FF_00FF)
     }
+}
+
+/// The plain sums of `n` rows of 16 bytes (`rows[r·stride..][..16]`,
+/// `r < n`, `n ≤ 257` so no lane overflows), in 16-bit lanes: word `2j`
+/// holds bytes `4j` (low lane) and `4j + 2` (high), word `2j + 1` bytes
+/// `4j + 1` and `4j + 3` — four [`add_bytes02`]/[`add_bytes13`] pairs per
+/// row, added to `acc`.
+///
+/// The thumbnail's hot loop. In Rust, LLVM rotates the eight
+/// accumulators through spare registers and spills two of them (about 30
+/// instructions per row); written out it is fifteen: four `LDR` (any
+/// alignment: the M7 and QEMU allow unaligned `LDR`, not `LDRD`), eight
+/// `UXTAB16`, `ADD`, `SUBS`, `BNE`.
+#[inline(always)]
+pub fn sum_rows16(rows: &[u8], stride: usize, n: usize, acc: [u32; 8]) -> [u32; 8] {
+    // The bytes the loop reads, checked once (the portable loop would
+    // panic on them row by row; the same slice index panics here).
+    if n == 0 {
+        return acc;
+    }
+    let rows = &rows[..(n - 1) * stride + 16];
+    sum_rows16_checked(rows, stride, n, acc)
+}
+
+/// [`sum_rows16`] once `rows` is known to hold `(n − 1)·stride + 16` bytes
+/// and `n ≥ 1`.
+#[cfg(sonomask_dsp)]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn sum_rows16_checked(rows: &[u8], stride: usize, n: usize, acc: [u32; 8]) -> [u32; 8] {
+    let [
+        mut a0,
+        mut a1,
+        mut a2,
+        mut a3,
+        mut a4,
+        mut a5,
+        mut a6,
+        mut a7,
+    ] = acc;
+    // SAFETY: the loop runs `n ≥ 1` times, reading 16 bytes at
+    // `rows + r·stride` for `r < n`, all inside `rows` (its length was
+    // checked by the caller: `(n − 1)·stride + 16`). LDR takes any
+    // alignment on the Cortex-M7 (unaligned access enabled, the reset
+    // default). It writes only the registers it declares and the flags.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "ldr {t}, [{p}]",
+            "uxtab16 {a0}, {a0}, {t}",
+            "uxtab16 {a1}, {a1}, {t}, ror #8",
+            "ldr {t}, [{p}, #4]",
+            "uxtab16 {a2}, {a2}, {t}",
+            "uxtab16 {a3}, {a3}, {t}, ror #8",
+            "ldr {t}, [{p}, #8]",
+            "uxtab16 {a4}, {a4}, {t}",
+            "uxtab16 {a5}, {a5}, {t}, ror #8",
+            "ldr {t}, [{p}, #12]",
+            "uxtab16 {a6}, {a6}, {t}",
+            "uxtab16 {a7}, {a7}, {t}, ror #8",
+            "add {p}, {p}, {s}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            p = inout(reg) rows.as_ptr() => _,
+            s = in(reg) stride,
+            n = inout(reg) n => _,
+            t = out(reg) _,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            a4 = inout(reg) a4,
+            a5 = inout(reg) a5,
+            a6 = inout(reg) a6,
+            a7 = inout(reg) a7,
+            options(nostack, readonly),
+        );
+    }
+    [a0, a1, a2, a3, a4, a5, a6, a7]
+}
+
+/// [`sum_rows16`] once `rows` is known to hold `(n − 1)·stride + 16` bytes
+/// and `n ≥ 1`.
+#[cfg(not(sonomask_dsp))]
+#[inline(always)]
+fn sum_rows16_checked(rows: &[u8], stride: usize, n: usize, mut acc: [u32; 8]) -> [u32; 8] {
+    for r in 0..n {
+        let px = &rows[r * stride..][..16];
+        for (j, q) in px.chunks_exact(4).enumerate() {
+            let v = u32::from_le_bytes([q[0], q[1], q[2], q[3]]);
+            acc[2 * j] = add_bytes02(acc[2 * j], v);
+            acc[2 * j + 1] = add_bytes13(acc[2 * j + 1], v);
+        }
+    }
+    acc
 }
 
 /// Two `i16` as one word, `lo` in the low half (the order `SMLAD` pairs them).
@@ -614,6 +712,28 @@ mod tests {
         assert_eq!(add_bytes13(0x0010_0020, w), 0x0014_0022);
         let full = u32::from_le_bytes([255; 4]);
         assert_eq!(add_bytes02(0xFE01_FE01, full), 0xFF00_FF00);
+    }
+
+    #[test]
+    fn row_sums_in_lanes() {
+        // 257 rows of 255 fill a lane exactly; a stride with padding.
+        let stride = 21;
+        let mut rows = [0u8; 256 * 21 + 16];
+        for (i, b) in rows.iter_mut().enumerate() {
+            *b = if i % stride < 16 {
+                (i % stride) as u8 * 17
+            } else {
+                1
+            };
+        }
+        let got = sum_rows16(&rows, stride, 257, [0; 8]);
+        let lane = |b: usize| 257 * (b as u32 * 17);
+        for j in 0..4 {
+            assert_eq!(got[2 * j], lane(4 * j) | lane(4 * j + 2) << 16);
+            assert_eq!(got[2 * j + 1], lane(4 * j + 1) | lane(4 * j + 3) << 16);
+        }
+        assert_eq!(sum_rows16(&rows, stride, 0, [7; 8]), [7; 8]);
+        assert_eq!(sum_rows16(&rows, stride, 1, [1; 8])[0], 1 + (34 << 16));
     }
 
     #[test]

@@ -6,9 +6,9 @@
 //!
 //! ```text
 //! frame (gray8 or rgb888, any W×H, any stride)
-//!   ─► exact area sums over out_w × out_h cells ([`area_sums`]); for RGB,
-//!      of the Rec. 601 weighted sum 299 R + 587 G + 114 B
-//!   ─► the cell's mean luma, rounded once to 8 bits ([`area_average_u8`])
+//!   ─► exact area sums to out_w × out_h ([`area_sums`]); for RGB the
+//!      Rec. 601 luma of each cell's exact mean colour
+//!   ─► rounded to 8 bits once ([`area_average_u8`])
 //!   ─► int8 through the model's input table ([`frame_to_input`])
 //! ```
 //!
@@ -18,55 +18,71 @@
 //! covered pixels weighted by the covered fraction. Measured in units of
 //! `1/(w·out_w)` of the width (and likewise for the height), source column
 //! `sx` spans `[sx·out_w, (sx+1)·out_w)` and output column `ox` spans
-//! `[ox·w, (ox+1)·w)`: every overlap is an integer, each cell's weights sum
-//! to `w` (resp. `h`), and the cell's sum `S = Σ v·kx·ky` is exact in `u64`.
-//! For grey frames `v` is the pixel and the denominator `D = w·h`
-//! (`S ≤ 255·D < 2^40`); for RGB frames `v = 299 R + 587 G + 114 B` and
-//! `D = 1000·w·h` (`S ≤ 255·D < 2^50`), i.e. the Rec. 601 luma of the
-//! cell's mean colour, rounded once at the end rather than per pixel. The
-//! mean is `S / D`. The trainer divides in floating point (its float
-//! input), the cart rounds half up in integers (`⌊(2S + D) / (2D)⌋`);
-//! nothing depends on summation order, thread count or platform.
+//! `[ox·w, (ox+1)·w)`: every overlap is an integer and each cell's weights
+//! sum to `w` (resp. `h`).
+//!
+//! A grey cell's sum is `S = Σ p·kx·ky` over its pixels `p`, at most
+//! `255·w·h < 2^40`, with denominator `D = w·h`. An RGB cell is the Rec. 601
+//! luma of its exact mean colour: `S = Σ (299 R + 587 G + 114 B)·kx·ky`
+//! (`= 299 ΣR + 587 ΣG + 114 ΣB`, each channel's exact weighted sum), at
+//! most `255 000·w·h < 2^50`, with `D = 1000·w·h`. Either way the mean is
+//! `S / D` ([`LUMA_WEIGHTS`]). The trainer divides in floating point (its
+//! float input), the cart rounds half up in integers, once
+//! (`⌊(2S + D) / (2D)⌋`, [`Rounding`]); nothing depends on summation
+//! order, thread count or platform. (Luma is not rounded per pixel: that
+//! would cost the cart a multiply-and-divide per pixel and add a second
+//! rounding; the mean colour's luma is the same value up to that rounding.)
 //!
 //! # How the sums are computed
 //!
-//! Separably and without allocation, one output row at a time: first each
-//! source column's weighted sum over the row band (`C[sx] = Σ luma·ky`, at
-//! most `255·h < 2^24`), then each cell's weighted sum of those
-//! (`Σ C·kx`). Only the first and last row (column) of a band carries a
-//! partial weight; every row in between has the full weight `out_h`
-//! (`out_w`), so the inner rows are plain sums — four bytes per 32-bit
-//! load, in 16-bit lanes — and multiplied once. An RGB row is summed the
-//! same way as a row of `3·w` bytes (one column sum per channel), and the
-//! luma weights are applied once per source column, not per pixel. Column
-//! sums live in a stack buffer of [`CHUNK`] columns (three per pixel for
-//! RGB); a row band wider than that is done in runs of whole cells
-//! (boundary columns summed in both runs). The integers are the same as
-//! the definition's, whatever the order, so the result is exact; the direct
-//! per-cell sum ([`area_sums_direct`]) stays as the fallback for cells
-//! wider than a chunk and as the tests' reference. On the Cortex-M7 this
-//! costs about 1.5 instructions per grey byte (the per-cell sum it replaced
-//! took about 40 per pixel).
+//! Separably and without allocation, over the bytes of each row (an RGB
+//! row is `3·w` byte columns, R, G, B interleaved): first each byte
+//! column's weighted sum over an output row's band of source rows
+//! (`C[b] = Σ byte·ky`, at most `255·h < 2^24`), then, for RGB, each
+//! source column's luma numerator `299 C[3x] + 587 C[3x+1] + 114 C[3x+2]`
+//! (three multiplies per column and band, not per pixel; at most
+//! `255 000·h`, so frames taller than 16 842 rows take the direct path),
+//! then each cell's weighted sum of the columns (`Σ C·kx`). Only the first
+//! and last row (column) of a band carries a partial weight; every row in
+//! between has the full weight `out_h` (`out_w`), so the inner rows are
+//! plain sums — four bytes per 32-bit load, in 16-bit lanes — multiplied
+//! once, together with the two partial rows. Column sums live in a stack
+//! buffer of [`CHUNK`] byte columns; a frame wider than that is done in
+//! runs of whole cells (boundary columns summed in both runs). The integers
+//! are the same as the definition's, whatever the order, so the result is
+//! exact; the direct per-cell sum ([`area_sums_direct`]) stays as the
+//! fallback for cells wider than a chunk and as the tests' reference. On
+//! the Cortex-M7 a 640×480 frame to 80×64 costs about 1.46 M instructions
+//! grey (4.7 per pixel) and 3.41 M RGB (3.7 per byte), everything included
+//! (QEMU count, `sonomask hil --target qemu`): per band and 16 byte
+//! columns, 15 per inner row and about 127 for the flush with the partial
+//! rows; then about 11 per RGB column for the luma and some 130 per cell.
 
-use crate::dsp::{add_bytes02, add_bytes13};
+use crate::dsp::sum_rows16;
 use crate::engine::Model;
 use crate::mask::{FrameLayout, PixelFormat};
 
 /// Rec. 601 luma of one RGB pixel, rounded half up, in integers:
-/// `(299 R + 587 G + 114 B + 500) / 1000`: the host's RGB loaders' grey.
-/// The thumbnail takes the luma of each cell's mean colour instead (the
-/// same weights, [`LUMA_WEIGHTS`], rounded once per cell).
+/// `(299 R + 587 G + 114 B + 500) / 1000`. The host's labelers and viewers
+/// use it on single pixels; the network input does not round per pixel
+/// (see the module documentation).
 #[inline]
 pub fn luma_601(r: u8, g: u8, b: u8) -> u8 {
-    let [kr, kg, kb] = LUMA_WEIGHTS;
     // At most 255 * 1000 + 500 = 255_500, so the quotient fits a u8.
-    ((kr * r as u32 + kg * g as u32 + kb * b as u32 + 500) / LUMA_SCALE as u32) as u8
+    ((luma_numerator(r, g, b) + 500) / 1000) as u8
 }
 
-/// Rec. 601 luma weights of R, G and B, in thousandths.
+/// The Rec. 601 weights of R, G and B, in thousandths: an RGB cell's sum is
+/// `Σ (299 R + 587 G + 114 B)·kx·ky` over a denominator 1000 times the
+/// grey one.
 pub const LUMA_WEIGHTS: [u32; 3] = [299, 587, 114];
-/// Their sum: the RGB thumbnail's sums are in these units of luma.
-const LUMA_SCALE: u64 = 1000;
+
+/// `299 R + 587 G + 114 B` (at most 255 000).
+#[inline]
+fn luma_numerator(r: u8, g: u8, b: u8) -> u32 {
+    let [kr, kg, kb] = LUMA_WEIGHTS;
+    kr * r as u32 + kg * g as u32 + kb * b as u32
+}
 
 /// Why a frame could not be turned into a network input (the cart then
 /// fails closed).
@@ -101,8 +117,8 @@ impl core::error::Error for ThumbnailError {}
 /// The source pixels output cell `o` covers along one axis of `n_in`
 /// source pixels averaged to `n_out` cells: `first..=last`, the first with
 /// weight `k_first`, the last with `k_last` (when `first == last`, that one
-/// pixel with weight `k_first = n_in`), every pixel in between with the
-/// full weight `n_out`. Weights sum to `n_in`; all are positive.
+/// pixel with weight `k_first = n_in` and `k_last = 0`), every pixel in
+/// between with the full weight `n_out`. Weights sum to `n_in`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Span {
     first: usize,
@@ -150,7 +166,7 @@ fn taps(o: usize, n_in: usize, n_out: usize) -> impl Iterator<Item = (usize, u64
 }
 
 /// Checks `frame` against `layout` and the output size; returns the
-/// denominator of every cell's mean (`w·h`, times 1000 for RGB).
+/// denominator of every cell's mean: `w·h` for grey, `1000·w·h` for RGB.
 fn check(
     frame: &[u8],
     layout: FrameLayout,
@@ -175,42 +191,59 @@ fn check(
     let area = layout.width as u64 * layout.height as u64;
     Ok(match layout.format {
         PixelFormat::Gray8 => area,
-        PixelFormat::Rgb888 => LUMA_SCALE * area,
+        PixelFormat::Rgb888 => 1000 * area,
     })
 }
 
-/// `v = 299 R + 587 G + 114 B` of one RGB pixel (luma in thousandths).
-#[inline]
-fn luma_thousandths(p: &[u8]) -> u64 {
-    let [kr, kg, kb] = LUMA_WEIGHTS;
-    u64::from(kr * u32::from(p[0]) + kg * u32::from(p[1]) + kb * u32::from(p[2]))
-}
-
-/// Weighted sum of one row segment: `Σ v(x) · kx` over `taps`.
+/// Weighted sum of one row segment: `Σ value(x) · kx` over `taps`, the
+/// value being the grey byte or the RGB pixel's luma numerator.
 #[inline]
 fn row_sum(row: &[u8], format: PixelFormat, taps: impl Iterator<Item = (usize, u64)>) -> u64 {
     match format {
         PixelFormat::Gray8 => taps.map(|(sx, k)| row[sx] as u64 * k).sum(),
         PixelFormat::Rgb888 => taps
-            .map(|(sx, k)| luma_thousandths(&row[3 * sx..3 * sx + 3]) * k)
+            .map(|(sx, k)| {
+                let p = &row[3 * sx..3 * sx + 3];
+                luma_numerator(p[0], p[1], p[2]) as u64 * k
+            })
             .sum(),
     }
 }
 
-/// Source columns whose band sums one pass keeps ([`area_sums`] holds them
-/// in a stack buffer of three `u32` per column, 6 KiB: one per channel of
-/// RGB). A cell wider than this (a downscale by more than 511
-/// horizontally) takes the direct path.
-pub const CHUNK: usize = 512;
+/// Byte columns whose band sums one pass keeps ([`area_sums`] holds them in
+/// a stack buffer of this many `u32`, 6 KiB): 1536 grey or 512 RGB source
+/// columns. A cell wider than this takes the direct path.
+pub const CHUNK: usize = 1536;
 
-/// Rows of plain sums a 16-bit lane holds without overflow (`256·255 <
-/// 2^16`).
+/// Cells whose horizontal spans one run keeps (a stack buffer of this many
+/// 8-byte spans, 2 KiB); a run ends at this many cells or at [`CHUNK`]
+/// byte columns, whichever comes first.
+const RUN_CELLS: usize = 256;
+
+/// Rows of plain sums a 16-bit lane holds without overflow (`257·255 <
+/// 2^16`; 256 keeps the batches round).
 const LANE_ROWS: usize = 256;
 
-/// The exact area sums of `frame`'s luma over `out_w × out_h` cells: calls
-/// `sink(index, sum)` for every cell in row-major order and returns the
-/// common denominator (mean = `sum / denominator`; see the module
-/// documentation for RGB).
+/// Tallest RGB frame whose per-column luma numerators (`255 000·h`) fit a
+/// `u32`; taller ones take the direct path.
+const RGB_MAX_ROWS: usize = (u32::MAX / 255_000) as usize;
+
+/// A horizontal [`Span`] in 8 bytes, for the per-run table (every field is
+/// at most `u16::MAX`: `check` bounds both sides, the source index and the
+/// weights).
+#[derive(Clone, Copy, Default)]
+struct CellSpan {
+    first: u16,
+    last: u16,
+    k_first: u16,
+    k_last: u16,
+}
+
+/// The exact area sums of `frame` over `out_w × out_h` cells (grey values,
+/// or RGB luma numerators; see the module documentation): calls
+/// `sink(index, sum)` once for every cell (row-major index, in no
+/// particular order) and returns the common denominator (mean =
+/// `sum / denominator`).
 pub fn area_sums(
     frame: &[u8],
     layout: FrameLayout,
@@ -220,143 +253,166 @@ pub fn area_sums(
 ) -> Result<u64, ThumbnailError> {
     let denom = check(frame, layout, out_w, out_h)?;
     let (w, h) = (layout.width as usize, layout.height as usize);
+    let rgb = layout.format == PixelFormat::Rgb888;
+    let bpp = layout.format.bytes_per_pixel();
     // The widest cell spans ⌈w / out_w⌉ + 1 source columns at most.
-    if w.div_ceil(out_w) + 1 > CHUNK {
+    if (w.div_ceil(out_w) + 1) * bpp > CHUNK || (rgb && h > RGB_MAX_ROWS) {
         return area_sums_direct(frame, layout, out_w, out_h, sink);
     }
-    let bpp = layout.format.bytes_per_pixel();
-    let mut cols = [0u32; 3 * CHUNK];
-    for oy in 0..out_h {
-        let band = Span::of(oy, h, out_h);
-        let mut ox = 0;
-        while ox < out_w {
-            // As many whole cells as fit in one chunk of columns (one at least).
-            let c0 = Span::of(ox, w, out_w).first;
-            let mut end = ox + 1;
-            while end < out_w && Span::of(end, w, out_w).last - c0 < CHUNK {
-                end += 1;
+    let mut cols = [0u32; CHUNK];
+    let mut spans = [CellSpan::default(); RUN_CELLS];
+    let mut ox = 0;
+    while ox < out_w {
+        // As many whole cells as fit in one chunk of byte columns and the
+        // span table (one at least), their spans kept for every band.
+        let c0 = Span::of(ox, w, out_w).first;
+        let mut n = 0;
+        while ox + n < out_w && n < RUN_CELLS {
+            let s = Span::of(ox + n, w, out_w);
+            if n > 0 && (s.last + 1 - c0) * bpp > CHUNK {
+                break;
             }
-            let c1 = Span::of(end - 1, w, out_w).last + 1;
-            let cols = &mut cols[..bpp * (c1 - c0)];
-            band_sums(frame, layout, band, out_h as u32, c0, cols);
-            // A run of columns' value: its sum, or for RGB the luma-weighted
-            // sum of its three channel sums.
-            let value = |run: &[u32]| -> u64 {
-                match layout.format {
-                    PixelFormat::Gray8 => run.iter().map(|&c| u64::from(c)).sum(),
-                    PixelFormat::Rgb888 => {
-                        let [kr, kg, kb] = LUMA_WEIGHTS.map(u64::from);
-                        let (mut r, mut g, mut b) = (0u64, 0u64, 0u64);
-                        for px in run.chunks_exact(3) {
-                            r += u64::from(px[0]);
-                            g += u64::from(px[1]);
-                            b += u64::from(px[2]);
-                        }
-                        kr * r + kg * g + kb * b
-                    }
-                }
+            // Source indices are below w ≤ u16::MAX; a weight is at most
+            // max(out_w, w) ≤ u16::MAX (`check`).
+            spans[n] = CellSpan {
+                first: (s.first - c0) as u16,
+                last: (s.last - c0) as u16,
+                k_first: s.k_first as u16,
+                k_last: s.k_last as u16,
             };
-            let at = |sx: usize| value(&cols[bpp * (sx - c0)..][..bpp]);
-            for o in ox..end {
-                let cell = Span::of(o, w, out_w);
-                let mut s = at(cell.first) * u64::from(cell.k_first);
-                if cell.last > cell.first {
-                    let inner = value(&cols[bpp * (cell.first + 1 - c0)..bpp * (cell.last - c0)]);
-                    s += inner * out_w as u64 + at(cell.last) * u64::from(cell.k_last);
-                }
-                sink(oy * out_w + o, s);
-            }
-            ox = end;
+            n += 1;
         }
+        let spans = &spans[..n];
+        let px = usize::from(spans[n - 1].last) + 1;
+        let cols = &mut cols[..px * bpp];
+        for oy in 0..out_h {
+            let band = Span::of(oy, h, out_h);
+            band_sums(frame, layout.stride, band, out_h as u32, c0 * bpp, cols);
+            if rgb {
+                luma_columns(cols);
+            }
+            cell_sums(&cols[..px], spans, out_w as u64, |o, s| {
+                sink(oy * out_w + ox + o, s)
+            });
+        }
+        ox += n;
     }
     Ok(denom)
 }
 
-/// The weighted sums over the rows of `band` of the bytes of source
-/// columns from `c0` (`cols.len()` bytes: one per grey pixel, three per RGB
-/// pixel): `cols[i] = Σ_rows byte(row, i) · k_row`, inner rows weighing
-/// `full`. At most `255 · h < 2^24` each.
-fn band_sums(
-    frame: &[u8],
-    layout: FrameLayout,
-    band: Span,
-    full: u32,
-    c0: usize,
-    cols: &mut [u32],
-) {
-    let stride = layout.stride;
-    let b0 = c0 * layout.format.bytes_per_pixel();
-    cols.fill(0);
-    // Rows of full weight (the inner ones, and the first or last when the
-    // band starts or ends on a row boundary): plain sums, scaled once.
-    // The others one by one with their weight.
-    let (mut lo, mut hi) = (band.first + 1, band.last);
-    let mut partial: heapless::Vec<(usize, u32), 2> = heapless::Vec::new();
-    if band.first == band.last {
-        let _ = partial.push((band.first, band.k_first));
-    } else {
-        if band.k_first == full {
-            lo = band.first;
-        } else {
-            let _ = partial.push((band.first, band.k_first));
-        }
-        if band.k_last == full {
-            hi = band.last + 1;
-        } else {
-            let _ = partial.push((band.last, band.k_last));
-        }
-    }
-    let mut y = lo;
-    while y < hi {
-        let n = (hi - y).min(LANE_ROWS);
-        byte_inner(&frame[y * stride..], stride, n, b0, full, cols);
-        y += n;
-    }
-    for (y, k) in partial {
-        byte_inner(&frame[y * stride..], stride, 1, b0, k, cols);
+/// RGB byte-column sums to per-pixel-column luma numerators, in place:
+/// `cols[x] = 299 cols[3x] + 587 cols[3x+1] + 114 cols[3x+2]` for the first
+/// third of `cols` (which the caller keeps below `2^32 / 255 000` rows).
+#[inline(never)]
+fn luma_columns(cols: &mut [u32]) {
+    // Opaque, so the loop keeps the weights in registers instead of
+    // rebuilding them for every column.
+    let [kr, kg, kb] = core::hint::black_box(LUMA_WEIGHTS);
+    for x in 0..cols.len() / 3 {
+        let p = &cols[3 * x..3 * x + 3];
+        cols[x] = kr * p[0] + kg * p[1] + kb * p[2];
     }
 }
 
-/// Adds `full ·` (the sum over `n ≤ 256` rows starting at `rows`, bytes
-/// from `c0`) to `cols`, one per byte. Four bytes per 32-bit load, summed
-/// in 16-bit lanes (even and odd bytes apart), sixteen at a time so the
-/// lanes stay in registers down the rows.
-fn byte_inner(rows: &[u8], stride: usize, n: usize, c0: usize, full: u32, cols: &mut [u32]) {
-    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+/// Each cell's weighted sum of the column sums `cols` (the run's first
+/// column at 0), `full` being the weight of a cell's inner columns:
+/// `sink(cell, Σ C·kx)`.
+#[inline]
+fn cell_sums(cols: &[u32], spans: &[CellSpan], full: u64, mut sink: impl FnMut(usize, u64)) {
+    for (o, s) in spans.iter().enumerate() {
+        let (first, last) = (usize::from(s.first), usize::from(s.last));
+        let at = |x: usize| u64::from(cols[x]);
+        let mut sum = at(first) * u64::from(s.k_first);
+        if last > first {
+            let inner: u64 = cols[first + 1..last].iter().map(|&c| u64::from(c)).sum();
+            sum += inner * full + at(last) * u64::from(s.k_last);
+        }
+        sink(o, sum);
+    }
+}
+
+/// The weighted sums over the rows of `band` of the byte columns
+/// `b0..b0 + cols.len()`: `cols[i] = Σ_rows byte(row, b0 + i) · k_row`,
+/// inner rows weighing `full`. At most `255 · h < 2^24` each.
+fn band_sums(frame: &[u8], stride: usize, band: Span, full: u32, b0: usize, cols: &mut [u32]) {
+    let row = |y: usize| &frame[y * stride + b0..];
+    // Inner rows, the first batch of them with the two partial rows (the
+    // last one weighing 0 when the band is a single row).
+    let inner = band.last.saturating_sub(band.first + 1);
+    let n = inner.min(LANE_ROWS);
+    let edges = Edges {
+        first: row(band.first),
+        last: row(band.last),
+        k_first: band.k_first,
+        k_last: band.k_last,
+    };
+    let start = (band.first + 1).min(band.last);
+    band_bytes(row(start), stride, n, full, edges, cols);
+    // Bands taller than LANE_ROWS + 2 rows: the rest of the inner rows.
+    let mut y = start + n;
+    while y < band.last {
+        let m = (band.last - y).min(LANE_ROWS);
+        add_inner(row(y), stride, m, full, cols);
+        y += m;
+    }
+}
+
+/// Adds `full ·` (the plain sum over `n ≤ 256` rows starting at `rows`) to
+/// `cols`: the rest of a band taller than [`LANE_ROWS`] + 2 rows.
+fn add_inner(rows: &[u8], stride: usize, n: usize, full: u32, cols: &mut [u32]) {
+    for (i, c) in cols.iter_mut().enumerate() {
+        let s: u32 = (0..n).map(|r| u32::from(rows[r * stride + i])).sum();
+        *c += s * full;
+    }
+}
+
+/// The two partially weighted rows of a band (from the run's first byte
+/// column).
+#[derive(Clone, Copy)]
+struct Edges<'a> {
+    first: &'a [u8],
+    last: &'a [u8],
+    k_first: u32,
+    k_last: u32,
+}
+
+/// `cols[i] = full · Σ_{r < n} rows[r·stride + i] + k_first · first[i] +
+/// k_last · last[i]` for `n ≤ 256`. Sixteen columns at a time: the plain
+/// sums in 16-bit lanes ([`sum_rows16`]: even and odd bytes apart, four
+/// bytes per 32-bit load, in registers down the rows), then multiplied
+/// once together with the partial rows and stored.
+fn band_bytes(rows: &[u8], stride: usize, n: usize, full: u32, e: Edges<'_>, cols: &mut [u32]) {
+    let (kf, kl) = (e.k_first, e.k_last);
     let mut x = 0;
     let mut blocks = cols.chunks_exact_mut(16);
     for out in &mut blocks {
-        let mut acc = [0u32; 8];
-        for r in 0..n {
-            let px = &rows[r * stride + c0 + x..][..16];
-            for (j, q) in px.chunks_exact(4).enumerate() {
-                let v = word(q);
-                acc[2 * j] = add_bytes02(acc[2 * j], v);
-                acc[2 * j + 1] = add_bytes13(acc[2 * j + 1], v);
-            }
-        }
+        let acc = sum_rows16(&rows[x..], stride, n, [0; 8]);
+        let (f, l) = (&e.first[x..][..16], &e.last[x..][..16]);
         for (j, o) in out.chunks_exact_mut(4).enumerate() {
-            let (e, d) = (acc[2 * j], acc[2 * j + 1]);
-            o[0] += (e & 0xFFFF) * full;
-            o[1] += (d & 0xFFFF) * full;
-            o[2] += (e >> 16) * full;
-            o[3] += (d >> 16) * full;
+            let (ev, od) = (acc[2 * j], acc[2 * j + 1]);
+            let lanes = [ev & 0xFFFF, od & 0xFFFF, ev >> 16, od >> 16];
+            let (f, l) = (&f[4 * j..][..4], &l[4 * j..][..4]);
+            for i in 0..4 {
+                o[i] = lanes[i] * full + u32::from(f[i]) * kf + u32::from(l[i]) * kl;
+            }
         }
         x += 16;
     }
     for (i, o) in blocks.into_remainder().iter_mut().enumerate() {
+        let b = x + i;
         let mut s = 0u32;
         for r in 0..n {
-            s += u32::from(rows[r * stride + c0 + x + i]);
+            s += u32::from(rows[r * stride + b]);
         }
-        *o += s * full;
+        *o = s * full + u32::from(e.first[b]) * kf + u32::from(e.last[b]) * kl;
     }
 }
 
 /// The same sums straight from the definition, cell by cell: every cell
 /// reads its source pixels with their weights. Slow (about 40 instructions
 /// per pixel on the cart) but needs no buffer: the path for cells wider
-/// than [`CHUNK`], and the reference the tests hold [`area_sums`] to.
+/// than [`CHUNK`] and RGB frames taller than 16 842 rows, and the reference
+/// the tests hold [`area_sums`] to.
 fn area_sums_direct(
     frame: &[u8],
     layout: FrameLayout,
@@ -382,18 +438,52 @@ fn area_sums_direct(
     Ok(denom)
 }
 
-/// `⌊(2·sum + denom) / (2·denom)⌋`: the mean rounded half up.
-#[inline]
-fn rounded_mean(sum: u64, denom: u64) -> u8 {
-    // sum ≤ 255·denom, so the result is at most 255. In 32 bits when it
-    // fits (grey frames up to about 2800 × 2800): the cart has a 32-bit
-    // divide instruction, a 64-bit division is a library call.
-    let (num, den) = (2 * sum + denom, 2 * denom);
-    let q = match (u32::try_from(num), u32::try_from(den)) {
-        (Ok(n), Ok(d)) => u64::from(n / d),
-        _ => num / den,
-    };
-    q.min(255) as u8
+/// `⌊(2·sum + denom) / (2·denom)⌋`, the mean rounded half up, for sums of
+/// at most `255·denom` and denominators below `2^51`, without a 64-bit
+/// division: an estimate from one 32-bit division, then corrected.
+///
+/// With `n = 2·sum + denom`, `d = 2·denom` and `s` the shift that leaves
+/// `d` 16 significant bits, the estimate `q̂ = ⌊⌊n / 2^s⌋ / (⌊d / 2^s⌋ + 1)⌋`
+/// (`+ 1` only when `s > 0`; exact otherwise) never exceeds `⌊n / d⌋` (smaller numerator, larger denominator); the
+/// loop then adds one while `(q̂ + 1)·d ≤ n`, so the result is exactly
+/// `⌊n / d⌋` whatever the estimate's error (at most 2 here: the relative
+/// error of the divisor is below `2^-15` and `q ≤ 255`). `⌊n / 2^s⌋` is at
+/// most `256 · 2^16`, so the division is a 32-bit one.
+#[derive(Clone, Copy, Debug)]
+struct Rounding {
+    denom: u64,
+    d: u64,
+    shift: u32,
+    d_est: u32,
+}
+
+impl Rounding {
+    /// For a denominator from [`check`] (non-zero, below `2^51`).
+    fn new(denom: u64) -> Self {
+        let d = 2 * denom.max(1);
+        let shift = (64 - d.leading_zeros()).saturating_sub(16);
+        Self {
+            denom,
+            d,
+            shift,
+            // At most 2^16; exact when nothing was shifted out.
+            d_est: (d >> shift) as u32 + u32::from(shift > 0),
+        }
+    }
+
+    /// The mean `sum / denom` rounded half up, for `sum ≤ 255·denom` (every
+    /// sum of [`area_sums`]).
+    #[inline]
+    fn mean_u8(&self, sum: u64) -> u8 {
+        debug_assert!(sum <= 255 * self.denom);
+        let n = 2 * sum + self.denom;
+        // n < 2^8·d + d, so n >> shift < 2^8·2^16 + 2^16: a u32.
+        let mut q = ((n >> self.shift) as u32 / self.d_est) as u64;
+        while (q + 1) * self.d <= n {
+            q += 1;
+        }
+        q.min(255) as u8
+    }
 }
 
 /// The area-averaged luma of `frame` at `out_w × out_h`, rounded to the
@@ -408,16 +498,16 @@ pub fn area_average_u8(
     if out.len() != out_w.saturating_mul(out_h) {
         return Err(ThumbnailError::BadOutputSize);
     }
-    let denom = check(frame, layout, out_w, out_h)?;
+    let round = Rounding::new(check(frame, layout, out_w, out_h)?);
     area_sums(frame, layout, out_w, out_h, |i, s| {
-        out[i] = rounded_mean(s, denom)
+        out[i] = round.mean_u8(s)
     })?;
     Ok(())
 }
 
-/// A frame as `model`'s int8 input: luma, area-averaged to the model's
-/// input size, rounded to 8 bits, then `real = luma / 255` quantised with
-/// the model's input grid (its load-time table, [`Model::quantize_luma`]).
+/// A frame as `model`'s int8 input: area-averaged luma at the model's input
+/// size, rounded to 8 bits, then `real = luma / 255` quantised with the
+/// model's input grid (its load-time table, [`Model::quantize_luma`]).
 /// `out` must hold [`Model::input_len`] bytes.
 pub fn frame_to_input(
     model: &Model<'_>,
@@ -433,9 +523,9 @@ pub fn frame_to_input(
     if out.len() != out_w * out_h {
         return Err(ThumbnailError::BadOutputSize);
     }
-    let denom = check(frame, layout, out_w, out_h)?;
+    let round = Rounding::new(check(frame, layout, out_w, out_h)?);
     area_sums(frame, layout, out_w, out_h, |i, s| {
-        out[i] = model.quantize_luma(rounded_mean(s, denom))
+        out[i] = model.quantize_luma(round.mean_u8(s))
     })?;
     Ok(())
 }
@@ -453,24 +543,32 @@ mod tests {
         FrameLayout::packed(w, h, PixelFormat::Gray8)
     }
 
-    fn rgb_layout(w: u16, h: u16) -> FrameLayout {
-        FrameLayout::packed(w, h, PixelFormat::Rgb888)
-    }
-
-    /// The same average by brute force in f64 over a supersampled grid:
-    /// each source pixel split into `out_w × out_h` subpixels, each cell
-    /// is then `w × h` whole subpixels.
-    fn brute_mean(src: &[u8], w: usize, h: usize, out_w: usize, out_h: usize) -> Vec<f64> {
-        let mut out = vec![0f64; out_w * out_h];
+    /// The definition by brute force over a supersampled grid: each source
+    /// pixel split into `out_w × out_h` subpixels, each cell is then
+    /// `w × h` whole subpixels, each adding its pixel's value (grey byte,
+    /// or `299 R + 587 G + 114 B`). Exact integers, like the sums.
+    fn brute_sums(frame: &[u8], layout: FrameLayout, out_w: usize, out_h: usize) -> Vec<u64> {
+        let (w, h) = (layout.width as usize, layout.height as usize);
+        let value = |x: usize, y: usize| -> u64 {
+            let at = y * layout.stride;
+            match layout.format {
+                PixelFormat::Gray8 => frame[at + x] as u64,
+                PixelFormat::Rgb888 => {
+                    let p = &frame[at + 3 * x..at + 3 * x + 3];
+                    (299 * p[0] as u32 + 587 * p[1] as u32 + 114 * p[2] as u32) as u64
+                }
+            }
+        };
+        let mut out = vec![0u64; out_w * out_h];
         for oy in 0..out_h {
             for ox in 0..out_w {
-                let mut s = 0f64;
+                let mut s = 0u64;
                 for uy in oy * h..(oy + 1) * h {
                     for ux in ox * w..(ox + 1) * w {
-                        s += src[(uy / out_h) * w + ux / out_w] as f64;
+                        s += value(ux / out_w, uy / out_h);
                     }
                 }
-                out[oy * out_w + ox] = s / (w * h) as f64;
+                out[oy * out_w + ox] = s;
             }
         }
         out
@@ -496,30 +594,88 @@ mod tests {
     }
 
     #[test]
+    fn rgb_is_the_luma_of_the_mean_colour_rounded_once() {
+        // (3, 0, 0) and black: the mean colour (1.5, 0, 0) has luma 0.4485
+        // → 0 (per-pixel rounded luma would give 1 and 0, mean 0.5 → 1).
+        let layout = FrameLayout::packed(2, 1, PixelFormat::Rgb888);
+        let src = [3u8, 0, 0, 0, 0, 0];
+        let mut sums = [0u64; 1];
+        let d = area_sums(&src, layout, 1, 1, |i, s| sums[i] = s).unwrap();
+        assert_eq!((sums[0], d), (897, 2000));
+        let mut out = [9u8; 1];
+        area_average_u8(&src, layout, 1, 1, &mut out).unwrap();
+        assert_eq!(out, [0]);
+        // A constant colour averages to its own rounded luma.
+        let mut rng = Rng::new(3);
+        for _ in 0..50 {
+            let c = rng.bytes(3);
+            let frame: Vec<u8> = c.iter().copied().cycle().take(3 * 37 * 29).collect();
+            let mut out = vec![0u8; 5 * 4];
+            let layout = FrameLayout::packed(37, 29, PixelFormat::Rgb888);
+            area_average_u8(&frame, layout, 5, 4, &mut out).unwrap();
+            assert!(
+                out.iter().all(|&v| v == luma_601(c[0], c[1], c[2])),
+                "{c:?}"
+            );
+        }
+        assert_eq!(luma_601(255, 255, 255), 255);
+        assert_eq!(luma_601(0, 0, 0), 0);
+        assert_eq!(luma_601(255, 0, 0), 76); // 76.245
+    }
+
+    /// Exact sums and the rounded mean against the brute force, for both
+    /// formats, random sides, ratios (down and up) and row padding.
+    fn check_against_brute(rng: &mut Rng, w: usize, h: usize, ow: usize, oh: usize, pad: usize) {
+        for format in [PixelFormat::Gray8, PixelFormat::Rgb888] {
+            let stride = w * format.bytes_per_pixel() + pad;
+            let layout = FrameLayout {
+                width: w as u16,
+                height: h as u16,
+                stride,
+                format,
+            };
+            let frame = rng.bytes(stride * h);
+            let want = brute_sums(&frame, layout, ow, oh);
+            let mut got = vec![u64::MAX; ow * oh];
+            let d = area_sums(&frame, layout, ow, oh, |i, s| got[i] = s).unwrap();
+            let scale = if format == PixelFormat::Rgb888 {
+                1000
+            } else {
+                1
+            };
+            assert_eq!(d, scale * (w * h) as u64);
+            assert!(got == want, "{w}x{h}+{pad}->{ow}x{oh} {format:?}");
+            let mut q = vec![0u8; ow * oh];
+            area_average_u8(&frame, layout, ow, oh, &mut q).unwrap();
+            for (&qv, &s) in q.iter().zip(&want) {
+                // Half up: the one integer in (mean − 1/2, mean + 1/2].
+                // q = ⌊(2S + D) / 2D⌋ ⇔ 2qD ≤ 2S + D < (2q + 2)D.
+                let (two_s, dd) = (2 * s as u128, d as u128);
+                let qv = qv as u128;
+                assert!(2 * qv * dd <= two_s + dd && two_s + dd < (2 * qv + 2) * dd);
+            }
+        }
+    }
+
+    #[test]
     fn matches_brute_force_for_odd_ratios() {
         let mut rng = Rng::new(11);
-        for (w, h, ow, oh) in [
-            (17, 13, 5, 4),
-            (40, 30, 8, 7),
-            (13, 11, 13, 11),
-            (6, 5, 10, 8), // upsampling works too
-            (64, 48, 80, 64),
+        for (w, h, ow, oh, pad) in [
+            (17, 13, 5, 4, 0),
+            (40, 30, 8, 7, 3),
+            (13, 11, 13, 11, 0),
+            (6, 5, 10, 8, 1), // upsampling works too
+            (64, 48, 80, 64, 0),
+            (33, 19, 16, 3, 5),
         ] {
-            let src = rng.bytes(w * h);
-            let want = brute_mean(&src, w, h, ow, oh);
-            let mut got = vec![0f64; ow * oh];
-            let d = area_sums(&src, gray(w as u16, h as u16), ow, oh, |i, s| {
-                got[i] = s as f64
-            })
-            .unwrap();
-            for (g, wv) in got.iter().zip(&want) {
-                assert!((g / d as f64 - wv).abs() < 1e-9, "{w}x{h}->{ow}x{oh}");
-            }
-            let mut q = vec![0u8; ow * oh];
-            area_average_u8(&src, gray(w as u16, h as u16), ow, oh, &mut q).unwrap();
-            for (qv, wv) in q.iter().zip(&want) {
-                assert!((*qv as f64 - wv).abs() <= 0.5 + 1e-9);
-            }
+            check_against_brute(&mut rng, w, h, ow, oh, pad);
+        }
+        // Random sides, ratios and strides.
+        for _ in 0..40 {
+            let (w, h) = (rng.usize(1, 70), rng.usize(1, 70));
+            let (ow, oh) = (rng.usize(1, 24), rng.usize(1, 24));
+            let pad = rng.usize(0, 5);
+            check_against_brute(&mut rng, w, h, ow, oh, pad);
         }
     }
 
@@ -536,9 +692,10 @@ mod tests {
     fn separable_sums_equal_the_direct_ones() {
         let mut rng = Rng::new(23);
         // (w, h, out_w, out_h, extra stride bytes): the cart's ratios,
-        // odd ones, upsampling, bands over 256 rows (lane batches), rows
-        // wider than a chunk (several runs of cells) and cells wider than
-        // a chunk (the direct fallback), padded strides.
+        // odd ones, upsampling, bands over 258 rows (lane batches), rows
+        // wider than a chunk or with more cells than a run (several runs
+        // of cells), cells wider than a chunk (the direct fallback), RGB
+        // frames too tall for u32 luma columns (direct), padded strides.
         let cases = [
             (640, 480, 80, 64, 0),
             (800, 600, 80, 64, 3),
@@ -547,10 +704,13 @@ mod tests {
             (17, 13, 5, 4, 0),
             (6, 5, 10, 8, 2),
             (33, 600, 3, 2, 0),
+            (21, 1100, 2, 2, 1),
             (1500, 9, 7, 3, 5),
+            (2000, 5, 90, 2, 1),
             (1300, 4, 2, 1, 0),
             (700, 7, 700, 7, 0),
             (19, 1, 19, 1, 0),
+            (2, RGB_MAX_ROWS + 1, 1, 3, 0),
         ];
         for (w, h, ow, oh, pad) in cases {
             for format in [PixelFormat::Gray8, PixelFormat::Rgb888] {
@@ -568,66 +728,53 @@ mod tests {
                 let white = vec![255u8; stride * h];
                 let (fast, direct) = both(&white, layout, ow, oh);
                 assert_eq!(fast, direct);
-                let scale = if format == PixelFormat::Rgb888 {
-                    1000
+                let top = if format == PixelFormat::Rgb888 {
+                    255_000
                 } else {
-                    1
+                    255
                 };
-                assert!(fast.iter().all(|&s| s == 255 * scale * (w * h) as u64));
+                assert!(fast.iter().all(|&s| s == top * (w * h) as u64));
+                let mut out = vec![0u8; ow * oh];
+                area_average_u8(&white, layout, ow, oh, &mut out).unwrap();
+                assert!(out.iter().all(|&v| v == 255));
             }
         }
-    }
-
-    #[test]
-    fn rgb_stride_and_constant_frames() {
-        // RGB with padding bytes at the end of every row: same as the
-        // frame packed.
-        let (w, h) = (23u16, 9u16);
-        let mut rng = Rng::new(5);
-        let stride = 3 * w as usize + 7;
-        let rgb = rng.bytes(stride * h as usize);
-        let packed: Vec<u8> = (0..h as usize)
-            .flat_map(|y| rgb[y * stride..y * stride + 3 * w as usize].to_vec())
-            .collect();
-        let layout = FrameLayout {
-            width: w,
-            height: h,
-            stride,
-            format: PixelFormat::Rgb888,
-        };
-        let (mut a, mut b) = (vec![0u8; 20], vec![0u8; 20]);
-        area_average_u8(&rgb, layout, 5, 4, &mut a).unwrap();
-        area_average_u8(&packed, rgb_layout(w, h), 5, 4, &mut b).unwrap();
-        assert_eq!(a, b);
-        // Grey pixels in RGB: the grey frame's thumbnail (the weights sum
-        // to 1000); a constant colour: its rounded luma.
-        let grey = rng.bytes(w as usize * h as usize);
-        let as_rgb: Vec<u8> = grey.iter().flat_map(|&v| [v, v, v]).collect();
-        area_average_u8(&grey, gray(w, h), 5, 4, &mut a).unwrap();
-        area_average_u8(&as_rgb, rgb_layout(w, h), 5, 4, &mut b).unwrap();
-        assert_eq!(a, b);
-        for colour in [[255u8, 0, 0], [10, 200, 30], [1, 2, 3], [255, 255, 255]] {
-            let flat: Vec<u8> = (0..640 * 480).flat_map(|_| colour).collect();
-            let mut out = vec![0u8; 80 * 64];
-            area_average_u8(&flat, rgb_layout(640, 480), 80, 64, &mut out).unwrap();
-            let want = luma_601(colour[0], colour[1], colour[2]);
-            assert!(out.iter().all(|&v| v == want), "{colour:?}");
-        }
-        // The luma of the mean colour, rounded once: two pixels (0,0,0)
-        // and (3,0,0) average to R = 1.5, luma 0.4485 → 0; per-pixel luma
-        // rounding would give (0 + 1) / 2 → 1 (half up).
-        let pair = [0u8, 0, 0, 3, 0, 0];
-        let mut one = [0u8; 1];
-        area_average_u8(&pair, rgb_layout(2, 1), 1, 1, &mut one).unwrap();
-        assert_eq!(one, [0]);
         // A constant frame stays constant at 640×480 → 80×64 (8 × 7.5).
         let flat = vec![77u8; 640 * 480];
         let mut out = vec![0u8; 80 * 64];
         area_average_u8(&flat, gray(640, 480), 80, 64, &mut out).unwrap();
         assert!(out.iter().all(|&v| v == 77));
-        assert_eq!(luma_601(255, 255, 255), 255);
-        assert_eq!(luma_601(0, 0, 0), 0);
-        assert_eq!(luma_601(255, 0, 0), 76); // 76.245
+    }
+
+    #[test]
+    fn rounding_is_the_exact_half_up_quotient() {
+        let mut rng = Rng::new(31);
+        // Denominators of every size the sums give (1 to 1000·65535²),
+        // sums from 0 to 255·denominator, halves included.
+        let mut denoms: Vec<u64> = vec![1, 2, 3, 6, 1000, 65_535, 65_536, 307_200, 307_200_000];
+        denoms.push(1000 * 65_535 * 65_535);
+        for _ in 0..200 {
+            let bits = rng.usize(1, 52) as u32;
+            denoms.push((rng.next_u64() >> (64 - bits)).max(1));
+        }
+        for d in denoms {
+            let r = Rounding::new(d);
+            let mut sums = vec![
+                0,
+                255 * d,
+                d / 2,
+                d.div_ceil(2),
+                255 * d - 1,
+                127 * d + d / 2,
+            ];
+            for _ in 0..50 {
+                sums.push(rng.next_u64() % (255 * d + 1));
+            }
+            for s in sums {
+                let want = ((2 * s as u128 + d as u128) / (2 * d as u128)) as u8;
+                assert_eq!(r.mean_u8(s), want, "{s} / {d}");
+            }
+        }
     }
 
     #[test]
