@@ -2,7 +2,8 @@
 //! (ARCHITECTURE.md, "area-average to the net's input"), shared so that the
 //! host's int8 evaluation feeds the engine exactly the bytes the firmware
 //! does, and so that the trainer's float input is the same average before
-//! rounding.
+//! rounding (for RGB clips the trainer's loaders take luma per pixel first,
+//! which moves its float input by less than one luma step).
 //!
 //! ```text
 //! frame (gray8 or rgb888, any W×H, any stride)
