@@ -275,11 +275,10 @@ impl<'m, 'w, P: OutputPin> Pipeline<'m, 'w, P> {
         let outcome = match fitted {
             Ok(kept) => {
                 let w = layout.width;
+                let (current, smoothed) =
+                    (kept.current.prepare_rows(), kept.smoothed.prepare_rows());
                 let masked = mask_rows_in_place(frame, layout, |y| {
-                    intersect_spans(
-                        &kept.current.row_spans(y, w),
-                        &kept.smoothed.row_spans(y, w),
-                    )
+                    intersect_spans(&current.row_spans(y, w), &smoothed.row_spans(y, w))
                 });
                 match masked {
                     Ok(n) if n > 0 => {

@@ -88,6 +88,7 @@ fn blend_rect(p: &Rect, c: &Rect, a: f32) -> Rect {
 /// 1 when both keep nothing.
 pub fn iou(a: &Regions, b: &Regions, w: u16, h: u16, step: usize) -> f32 {
     let (mut inter, mut union) = (0u64, 0u64);
+    let (a, b) = (a.prepare_rows(), b.prepare_rows());
     for y in (0..u32::from(h)).step_by(step.max(1)) {
         let (ra, rb) = (a.row_spans(y, w), b.row_spans(y, w));
         let len = |r: &sonomask_core::RowSpans| r.iter().map(|s| u64::from(s.len())).sum::<u64>();

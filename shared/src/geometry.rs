@@ -139,9 +139,18 @@ impl Fan {
 
     /// The x-intervals (in continuous coordinates) where the horizontal line
     /// `y` is inside the fan; at most two (the line may cross the inner arc).
-    fn line_intervals(&self, y: f32, out: &mut [(f32, f32); 2]) -> usize {
+    /// For a [valid](Self::is_valid) fan whose edge tangents `tan_left =
+    /// tanf(angle_left)` and `tan_right` the caller computed once (a mask
+    /// asks for every row of the frame).
+    fn line_intervals(
+        &self,
+        y: f32,
+        tan_left: f32,
+        tan_right: f32,
+        out: &mut [(f32, f32); 2],
+    ) -> usize {
         let dy = y - self.apex_y;
-        if dy <= 0.0 || !self.is_valid() {
+        if dy <= 0.0 {
             return 0;
         }
         if self.flat_top.is_some_and(|top| y < top) {
@@ -154,8 +163,8 @@ impl Fan {
         let half_outer = crate::dsp::sqrtf(ro2 - dy * dy);
         let mut lo = -half_outer;
         let mut hi = half_outer;
-        lo = lo.max(dy * libm::tanf(self.angle_left));
-        hi = hi.min(dy * libm::tanf(self.angle_right));
+        lo = lo.max(dy * tan_left);
+        hi = hi.min(dy * tan_right);
         if let Some(c) = self.clip {
             if y < c.y0 || y >= c.y1 {
                 return 0;
@@ -656,15 +665,78 @@ impl Regions {
     }
 
     /// The kept spans of row `y` of a frame `width` pixels wide, sorted and
-    /// merged. Invalid regions contribute nothing (fail closed).
+    /// merged. Invalid regions contribute nothing (fail closed). For many
+    /// rows, [`Self::prepare_rows`] once and ask it instead.
+    pub fn row_spans(&self, y: u32, width: u16) -> RowSpans {
+        self.prepare_rows().row_spans(y, width)
+    }
+
+    /// The valid regions with the constants of [`Self::row_spans`] computed
+    /// once (validity, a fan's edge tangents): the cart asks for every row
+    /// of every frame several times (area, consistency, mask), and
+    /// recomputing them per row was a third of its masking time.
+    pub fn prepare_rows(&self) -> PreparedRows {
+        let mut rows = PreparedRows::default();
+        for r in self.regions.iter().filter(|r| r.is_valid()) {
+            let tan = match r {
+                Region::Fan(f) => (libm::tanf(f.angle_left), libm::tanf(f.angle_right)),
+                Region::Rect(_) => (0.0, 0.0),
+            };
+            // At most MAX_REGIONS, as many as `self` holds.
+            let _ = rows.regions.push((*r, tan.0, tan.1));
+        }
+        rows
+    }
+
+    /// Writes a full-resolution keep mask (255 = kept, 0 = blacked out),
+    /// row-major, `width * height` bytes. Returns `false` (and writes
+    /// nothing) when `out` has the wrong length.
+    pub fn rasterize(&self, width: u16, height: u16, out: &mut [u8]) -> bool {
+        let (w, h) = (width as usize, height as usize);
+        if out.len() != w * h {
+            return false;
+        }
+        let rows = self.prepare_rows();
+        for (y, row) in out.chunks_exact_mut(w).enumerate() {
+            row.fill(0);
+            for s in rows.row_spans(y as u32, width) {
+                row[s.start as usize..s.end as usize].fill(255);
+            }
+        }
+        true
+    }
+
+    /// Number of kept pixels in a `width × height` frame.
+    pub fn area(&self, width: u16, height: u16) -> u64 {
+        let rows = self.prepare_rows();
+        (0..height as u32)
+            .map(|y| {
+                rows.row_spans(y, width)
+                    .iter()
+                    .map(|s| s.len() as u64)
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+}
+
+/// [`Regions`] ready for [`Regions::row_spans`] on many rows: only the valid
+/// regions, each fan with its edge tangents.
+#[derive(Clone, Debug, Default)]
+pub struct PreparedRows {
+    regions: heapless::Vec<(Region, f32, f32), MAX_REGIONS>,
+}
+
+impl PreparedRows {
+    /// Exactly [`Regions::row_spans`] of the prepared regions.
     pub fn row_spans(&self, y: u32, width: u16) -> RowSpans {
         let mut row = RowSpans::new();
         let cy = y as f32 + 0.5;
-        for region in self.regions.iter().filter(|r| r.is_valid()) {
+        for (region, tan_left, tan_right) in &self.regions {
             match region {
                 Region::Fan(f) => {
                     let mut iv = [(0.0, 0.0); 2];
-                    let n = f.line_intervals(cy, &mut iv);
+                    let n = f.line_intervals(cy, *tan_left, *tan_right, &mut iv);
                     for &(lo, hi) in &iv[..n] {
                         if let Some(s) = interval_to_span(lo, hi, width) {
                             insert_span(&mut row, s);
@@ -690,35 +762,6 @@ impl Regions {
             }
         }
         row
-    }
-
-    /// Writes a full-resolution keep mask (255 = kept, 0 = blacked out),
-    /// row-major, `width * height` bytes. Returns `false` (and writes
-    /// nothing) when `out` has the wrong length.
-    pub fn rasterize(&self, width: u16, height: u16, out: &mut [u8]) -> bool {
-        let (w, h) = (width as usize, height as usize);
-        if out.len() != w * h {
-            return false;
-        }
-        for (y, row) in out.chunks_exact_mut(w).enumerate() {
-            row.fill(0);
-            for s in self.row_spans(y as u32, width) {
-                row[s.start as usize..s.end as usize].fill(255);
-            }
-        }
-        true
-    }
-
-    /// Number of kept pixels in a `width × height` frame.
-    pub fn area(&self, width: u16, height: u16) -> u64 {
-        (0..height as u32)
-            .map(|y| {
-                self.row_spans(y, width)
-                    .iter()
-                    .map(|s| s.len() as u64)
-                    .sum::<u64>()
-            })
-            .sum()
     }
 }
 

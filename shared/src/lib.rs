@@ -16,7 +16,7 @@
 pub mod geometry;
 pub mod mask;
 
-pub use geometry::{Fan, Rect, Region, Regions, RowSpans, Span, intersect_spans};
+pub use geometry::{Fan, PreparedRows, Rect, Region, Regions, RowSpans, Span, intersect_spans};
 pub use mask::{FrameLayout, MaskError, PixelFormat, mask_in_place, mask_rows_in_place};
 pub mod fit;
 pub mod metrics;

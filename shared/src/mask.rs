@@ -89,7 +89,8 @@ pub fn mask_in_place(
     layout: FrameLayout,
     regions: &Regions,
 ) -> Result<(), MaskError> {
-    mask_rows_in_place(frame, layout, |y| regions.row_spans(y, layout.width)).map(|_| ())
+    let rows = regions.prepare_rows();
+    mask_rows_in_place(frame, layout, |y| rows.row_spans(y, layout.width)).map(|_| ())
 }
 
 /// Blacks out everything outside the spans `row_spans(y)` gives for each

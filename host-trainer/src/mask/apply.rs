@@ -38,6 +38,7 @@ pub fn mask_frame(
         }
         (Some(r), _) => {
             let row_bytes = width as usize * bpp;
+            let r = r.prepare_rows();
             for (y, row) in frame
                 .chunks_exact_mut(row_bytes)
                 .take(height as usize)

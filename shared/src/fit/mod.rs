@@ -668,7 +668,17 @@ fn fit_component(
         Line::at(apex, a.clamp(-MAX_EDGE_ANGLE, MAX_EDGE_ANGLE))
     };
 
-    let score = |r: &Region| iou(core::slice::from_ref(r), labels, &counts, c, w, opts);
+    let score = |r: &Region, could_win: &dyn Fn(f32) -> bool| {
+        iou(
+            core::slice::from_ref(r),
+            labels,
+            &counts,
+            c,
+            w,
+            opts,
+            could_win,
+        )
+    };
     // The rectangle's score gets a small bonus so a fan must beat it.
     let rows = EdgePoints {
         left: &edges.left[..b.rows[LEFT]],
@@ -676,7 +686,7 @@ fn fit_component(
         ..edges
     };
     let rect = fit_rect(&rows, &b, tol, &win, &mut rng).ok();
-    let mut best = rect.map(|r| (score(&Region::Rect(r)) + 1e-3, Region::Rect(r)));
+    let mut best = rect.map(|r| (score(&Region::Rect(r), &|_| true) + 1e-3, Region::Rect(r)));
     let left = ransac_line(edges.left, tol, &mut rng);
     let right = ransac_line(edges.right, tol, &mut rng);
     // A fan cut by a straight vertical side (the frame border, or the pane
@@ -704,7 +714,10 @@ fn fit_component(
             // The cut fan is the more flexible shape: it must win clearly.
             let cut = side_cut.map(|c| (Fan { clip: Some(c), ..f }, CUT_FAN_MARGIN));
             for (f, margin) in core::iter::once((f, 0.0)).chain(cut) {
-                let s = score(&Region::Fan(f)) - margin;
+                // The same `s > bs` test as below, on the bound.
+                let bs = best.map(|(bs, _)| bs);
+                let could_win = |bound: f32| bs.is_none_or(|bs| bound - margin > bs);
+                let s = score(&Region::Fan(f), &could_win) - margin;
                 if best.is_none_or(|(bs, _)| s > bs) {
                     best = Some((s, Region::Fan(f)));
                 }
@@ -763,6 +776,8 @@ fn is_member(labels: &[u32], c: &Component, i: usize) -> bool {
 /// label test per pixel — most of the fit's time on the cart before.
 struct MemberCounts<'a> {
     counts: &'a [u32],
+    /// All members.
+    total: u32,
     x0: usize,
     x1: usize,
     y0: usize,
@@ -777,6 +792,7 @@ impl<'a> MemberCounts<'a> {
         let stride = c.x1 + 2 - c.x0.min(c.x1 + 1);
         let rows = (c.y1 + 1).saturating_sub(c.y0);
         let out = &mut out[..stride * rows];
+        let mut total = 0;
         for (r, row) in out.chunks_exact_mut(stride).enumerate() {
             let y = c.y0 + r;
             let mut n = 0;
@@ -785,9 +801,19 @@ impl<'a> MemberCounts<'a> {
                 n += u32::from(is_member(labels, c, y * w + x));
                 *slot = n;
             }
+            total += n;
         }
+        Self::filled(c, total, out)
+    }
+
+    /// The counts [`Self::fill`] left in `out` for `c` (with `total`
+    /// members), unchanged since.
+    fn filled(c: &Component, total: u32, out: &'a [u32]) -> Self {
+        let stride = c.x1 + 2 - c.x0.min(c.x1 + 1);
+        let rows = (c.y1 + 1).saturating_sub(c.y0);
         Self {
-            counts: out,
+            counts: &out[..stride * rows],
+            total,
             x0: c.x0,
             x1: c.x1,
             y0: c.y0,
@@ -816,6 +842,14 @@ impl<'a> MemberCounts<'a> {
 /// as a per-pixel test); the runs' union against the component's
 /// [`MemberCounts`] gives the row's intersection and union without touching
 /// a pixel.
+///
+/// `could_win(bound)` tells whether a score up to `bound` could still win
+/// for the caller: the scan stops as soon as an upper bound on the IoU
+/// cannot (most fan candidates lose, and clearly), and the result is then
+/// `-∞`. The bound is exact in `f32` terms: the remaining rows can add at
+/// most their members to both counts, `(i + r) / (u + r)` is at least the
+/// final ratio, and rounding is monotone, so a candidate that would have won
+/// is never cut short.
 fn iou(
     regions: &[Region],
     labels: &[u32],
@@ -823,6 +857,7 @@ fn iou(
     c: &Component,
     w: usize,
     opts: &FitOptions,
+    could_win: impl Fn(f32) -> bool,
 ) -> f32 {
     let mut prepared: heapless::Vec<PreparedRegion, MAX_REGIONS> = heapless::Vec::new();
     // Union of the component's box and the regions' bounds, in map pixels
@@ -857,8 +892,16 @@ fn iou(
         y1: y1.saturating_add(1).min(c.win.y1),
     };
     // Counts fit u32: a map has fewer than 2^31 pixels.
-    let (mut inter, mut union) = (0u32, 0u32);
+    let (mut inter, mut union, mut seen) = (0u32, 0u32, 0u32);
     for y in scan.y0..scan.y1 {
+        // Every member lies in the scanned box; those of the rows to come
+        // are at most `total - seen` (exact integers in f32 below 2^24).
+        if (y - scan.y0) % PRUNE_ROWS == PRUNE_ROWS - 1 {
+            let rest = counts.total.saturating_sub(seen);
+            if !could_win((inter + rest) as f32 / (union + rest).max(1) as f32) {
+                return f32::NEG_INFINITY;
+            }
+        }
         let cy = (y as f32 + 0.5) * opts.scale_y;
         // The regions' inside runs on this row, sorted by start.
         let mut runs: heapless::Vec<(usize, usize), { 2 * MAX_REGIONS }> = heapless::Vec::new();
@@ -894,6 +937,7 @@ fn iou(
         }
         inter += both;
         union += members + inside - both;
+        seen += members;
     }
     if union == 0 {
         0.0
@@ -901,6 +945,9 @@ fn iou(
         inter as f32 / union as f32
     }
 }
+
+/// How often (in rows) [`iou`] checks whether a candidate can still win.
+const PRUNE_ROWS: usize = 4;
 
 /// [`iou`] by testing every pixel of `win` with `Region::contains` (the
 /// definition; the path for regions without finite bounds).

@@ -68,6 +68,9 @@ pub(super) fn try_split(
     let mut best: Option<(f32, [(Region, usize); 2])> = None;
     // The first column cut fitted, and its regions.
     let mut seam: Option<(usize, [Region; 2])> = None;
+    // The component's member counts (their total) while the scratch still
+    // holds them: a refit of the parts overwrites them.
+    let mut counted: Option<u32> = None;
     for (ci, cut) in candidates(&scratch.labels[..w * h], c, w)
         .iter()
         .enumerate()
@@ -113,6 +116,7 @@ pub(super) fn try_split(
                     fit_component(map, w, h, &parts[1], opts, scratch, seed(1)),
                 ];
                 restore(&mut scratch.labels[..w * h], c, w, &parts, saved);
+                counted = None;
                 let (Ok((a, _)), Ok((b, _))) = (fits[0], fits[1]) else {
                     continue;
                 };
@@ -130,8 +134,13 @@ pub(super) fn try_split(
             }
         };
         let (labels, counts) = scratch.labels.split_at_mut(w * h);
-        let counts = MemberCounts::fill(labels, c, w, counts);
-        let score = iou(&[a, b], labels, &counts, c, w, opts);
+        let counts = match counted {
+            Some(total) => MemberCounts::filled(c, total, counts),
+            None => MemberCounts::fill(labels, c, w, counts),
+        };
+        counted = Some(counts.total);
+        // Not cut short: every score steers the search above.
+        let score = iou(&[a, b], labels, &counts, c, w, opts, |_| true);
         if best.is_none_or(|(s, _)| score > s) {
             let pair = if parts[0].area >= parts[1].area {
                 [(a, parts[0].area), (b, parts[1].area)]

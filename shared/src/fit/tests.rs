@@ -705,7 +705,7 @@ fn bounded_iou_equals_full_scan() {
         }
         Region::Fan(f)
     };
-    let mut compared = 0;
+    let (mut compared, mut pruned) = (0, 0);
     for _ in 0..20 {
         let truth = Regions::one(fan(&mut rng));
         let map = coarse_map(&truth, mw, mh, &opts);
@@ -735,12 +735,23 @@ fn bounded_iou_equals_full_scan() {
             for regions in [&[a][..], &[a, b][..]] {
                 let (labels, counts) = labels.split_at_mut(mw * mh);
                 let counts = MemberCounts::fill(labels, &c, mw, counts);
-                let fast = iou(regions, labels, &counts, &c, mw, &opts);
+                let fast = iou(regions, labels, &counts, &c, mw, &opts, |_| true);
                 let full = iou_scan(regions, labels, &c, mw, &opts, c.win);
                 assert_eq!(fast.to_bits(), full.to_bits(), "{regions:?}");
+                // Cut short only where the score could not have won.
+                for bar in [0.05, 0.3, full - 1e-6, full, 0.6, 0.9] {
+                    let s = iou(regions, labels, &counts, &c, mw, &opts, |b| b > bar);
+                    if s == f32::NEG_INFINITY {
+                        assert!(full <= bar, "{full} > {bar} was cut short: {regions:?}");
+                        pruned += 1;
+                    } else {
+                        assert_eq!(s.to_bits(), full.to_bits(), "{regions:?}");
+                    }
+                }
                 compared += 1;
             }
         }
     }
     assert!(compared >= 300, "only {compared} comparisons");
+    assert!(pruned >= 300, "the bound cut only {pruned} scans short");
 }
