@@ -34,6 +34,7 @@
 // Checks are written `!(x > limit)` on purpose: NaN must fail every one.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+
 use crate::geometry::{Fan, MAX_EDGE_ANGLE, MAX_REGIONS, PreparedRegion, Rect, Region, Regions};
 use crate::morph::{self, BACKGROUND, MorphError};
 
@@ -1441,7 +1442,7 @@ fn total_least_squares(pts: &[(f32, f32)], keep: impl Fn((f32, f32)) -> bool) ->
     Line::new(mx, my, libm::cosf(theta), libm::sinf(theta))
 }
 
-/// Values [`mode_1d`] keeps on the stack (4 · this bytes) instead of
+/// Values [`mode_1d`] keeps on the stack (16 · this bytes) instead of
 /// recomputing them for every candidate.
 const MODE_CACHE: usize = 512;
 
@@ -1467,30 +1468,48 @@ fn mode_1d(
         return mode_1d_of(n, finite, tol, rng);
     }
     let mut cache = [f32::NAN; MODE_CACHE];
-    let mut sorted = [0.0f32; MODE_CACHE];
+    // The finite values as sort keys: plain integers sort faster on the
+    // cart than `f32::total_cmp`.
+    let mut keys = [0u32; MODE_CACHE];
     let mut m = 0;
     for (i, v) in cache[..n].iter_mut().enumerate() {
         if let Some(x) = finite(i) {
             *v = x;
-            sorted[m] = x;
+            keys[m] = order_key(x);
             m += 1;
         }
     }
-    let (cache, sorted) = (&cache[..n], &mut sorted[..m]);
-    sorted.sort_unstable_by(f32::total_cmp);
-    let sorted = &*sorted;
+    let (cache, keys) = (&cache[..n], &mut keys[..m]);
+    keys.sort_unstable();
+    let keys = &*keys;
+    let mut sorted = [0.0f32; MODE_CACHE];
+    for (v, &k) in sorted.iter_mut().zip(keys) {
+        *v = from_order_key(k);
+    }
+    let sorted = &sorted[..m];
     // The sorted values within `tol` of `c`.
     let near = |c: f32| {
         let lo = sorted.partition_point(|&v| v < c - tol);
         let hi = sorted.partition_point(|&v| v <= c + tol);
         &sorted[lo..hi.max(lo)]
     };
+    // The same bounds for every sorted value at once, walking up (both
+    // bounds only rise with `c`): a candidate then finds them with one
+    // integer search for itself instead of two searches on `f32`, which
+    // cost as much as its cost sum.
+    let mut window = [(0u16, 0u16); MODE_CACHE];
+    let (mut lo, mut hi) = (0, 0);
+    for (&c, w) in sorted.iter().zip(&mut window) {
+        while lo < m && sorted[lo] < c - tol {
+            lo += 1;
+        }
+        while hi < m && sorted[hi] <= c + tol {
+            hi += 1;
+        }
+        // m <= MODE_CACHE fits u16.
+        *w = (lo as u16, hi.max(lo) as u16);
+    }
     let tol2 = tol * tol;
-    let cost = |c: f32| -> f32 {
-        let near = near(c);
-        let inside: f32 = near.iter().map(|&v| ((v - c) * (v - c)).min(tol2)).sum();
-        inside + (m - near.len()) as f32 * tol2
-    };
     let mut best: Option<(f32, f32)> = None;
     for k in 0..n.min(MODE_CANDIDATES) {
         let i = if n <= MODE_CANDIDATES {
@@ -1502,7 +1521,18 @@ fn mode_1d(
         if c.is_nan() {
             continue;
         }
-        let cc = cost(c);
+        // Equal values share their window: any position of `c` will do.
+        let (lo, hi) = window[keys.partition_point(|&k| k < order_key(c))];
+        let near = &sorted[usize::from(lo)..usize::from(hi)];
+        // Every value outside the window costs tol²: a candidate whose
+        // outside alone reaches the best cost cannot win (the sum below
+        // only adds to it, and rounding is monotone).
+        let outside = (m - near.len()) as f32 * tol2;
+        if best.is_some_and(|(bc, _)| !(outside < bc)) {
+            continue;
+        }
+        let inside: f32 = near.iter().map(|&v| ((v - c) * (v - c)).min(tol2)).sum();
+        let cc = inside + outside;
         if best.is_none_or(|(bc, _)| cc < bc) {
             best = Some((cc, c));
         }
@@ -1518,6 +1548,17 @@ fn mode_1d(
         count = near.len();
     }
     Some((mode, count))
+}
+
+/// `x`'s bits as an unsigned integer in [`f32::total_cmp`]'s order.
+fn order_key(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b >> 31 == 1 { !b } else { b | 1 << 31 }
+}
+
+/// The inverse of [`order_key`].
+fn from_order_key(k: u32) -> f32 {
+    f32::from_bits(if k >> 31 == 1 { k & !(1 << 31) } else { !k })
 }
 
 /// [`mode_1d`] over values `finite(0..n)` that are finite or `None`,

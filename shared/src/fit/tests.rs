@@ -755,3 +755,102 @@ fn bounded_iou_equals_full_scan() {
     assert!(compared >= 300, "only {compared} comparisons");
     assert!(pruned >= 300, "the bound cut only {pruned} scans short");
 }
+
+/// [`mode_1d`] as it was before its window table and pruning: a binary
+/// search per bound per candidate, every candidate's cost summed. The
+/// fast version must give the same bits and draw the same random numbers.
+fn mode_1d_reference(
+    n: usize,
+    val: impl Fn(usize) -> Option<f32>,
+    tol: f32,
+    rng: &mut Rng,
+) -> Option<(f32, usize)> {
+    let cache: Vec<f32> = (0..n)
+        .map(|i| val(i).filter(|v| v.is_finite()).unwrap_or(f32::NAN))
+        .collect();
+    let mut sorted: Vec<f32> = cache.iter().copied().filter(|v| !v.is_nan()).collect();
+    sorted.sort_unstable_by(f32::total_cmp);
+    let m = sorted.len();
+    let near = |c: f32| {
+        let lo = sorted.partition_point(|&v| v < c - tol);
+        let hi = sorted.partition_point(|&v| v <= c + tol);
+        &sorted[lo..hi.max(lo)]
+    };
+    let tol2 = tol * tol;
+    let cost = |c: f32| -> f32 {
+        let near = near(c);
+        let inside: f32 = near.iter().map(|&v| ((v - c) * (v - c)).min(tol2)).sum();
+        inside + (m - near.len()) as f32 * tol2
+    };
+    let mut best: Option<(f32, f32)> = None;
+    for k in 0..n.min(MODE_CANDIDATES) {
+        let i = if n <= MODE_CANDIDATES {
+            k
+        } else {
+            rng.below(n)
+        };
+        let c = cache[i];
+        if c.is_nan() {
+            continue;
+        }
+        let cc = cost(c);
+        if best.is_none_or(|(bc, _)| cc < bc) {
+            best = Some((cc, c));
+        }
+    }
+    let mut mode = best?.1;
+    let mut count = 0;
+    for _ in 0..3 {
+        let near = near(mode);
+        if near.is_empty() {
+            break;
+        }
+        mode = near.iter().sum::<f32>() / near.len() as f32;
+        count = near.len();
+    }
+    Some((mode, count))
+}
+
+#[test]
+fn mode_matches_the_plain_search() {
+    let mut rng = TestRng(2026);
+    for case in 0..400 {
+        let n = [0, 1, 2, 5, 40, 64, 65, 80, 200, 512][case % 10];
+        // A cluster, spread values, repeats, gaps and infinities.
+        let centre = 400.0 * rng.unit();
+        let vals: Vec<Option<f32>> = (0..n)
+            .map(|_| match (8.0 * rng.unit()) as u32 {
+                0 => None,
+                1 => Some(f32::INFINITY),
+                2 => Some((centre + 0.5).round()),
+                3 | 4 => Some(600.0 * rng.unit() - 100.0),
+                _ => Some(centre + 3.0 * (rng.unit() - 0.5)),
+            })
+            .collect();
+        let tol = 0.25 + 4.0 * rng.unit();
+        let seed = case as u64;
+        let (mut a, mut b) = (Rng(seed), Rng(seed));
+        let fast = mode_1d(n, |i| vals[i], tol, &mut a);
+        let slow = mode_1d_reference(n, |i| vals[i], tol, &mut b);
+        let bits = |r: Option<(f32, usize)>| r.map(|(v, k)| (v.to_bits(), k));
+        assert_eq!(bits(fast), bits(slow), "case {case}: n {n} tol {tol}");
+        assert_eq!(a.0, b.0, "case {case}: the random draws differ");
+    }
+}
+
+#[test]
+fn order_keys_sort_as_total_cmp() {
+    let mut rng = TestRng(3);
+    let mut v: Vec<f32> = (0..500).map(|_| 1e4 * (rng.unit() - 0.5)).collect();
+    v.extend([0.0, -0.0, f32::MIN, f32::MAX, 1e-40, -1e-40]);
+    for &x in &v {
+        assert_eq!(from_order_key(order_key(x)).to_bits(), x.to_bits());
+    }
+    let mut a = v.clone();
+    a.sort_unstable_by(f32::total_cmp);
+    v.sort_unstable_by_key(|&x| order_key(x));
+    assert_eq!(
+        a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
+}
