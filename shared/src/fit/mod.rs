@@ -34,7 +34,6 @@
 // Checks are written `!(x > limit)` on purpose: NaN must fail every one.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-
 use crate::geometry::{Fan, MAX_EDGE_ANGLE, MAX_REGIONS, PreparedRegion, Rect, Region, Regions};
 use crate::morph::{self, BACKGROUND, MorphError};
 
@@ -1278,13 +1277,9 @@ fn ransac_line(pts: &[(f32, f32)], tol: f32, rng: &mut Rng) -> Option<Line> {
         return None;
     }
     let tol2 = tol * tol;
-    let cost = |l: &Line| -> f32 {
-        pts.iter()
-            .map(|&p| {
-                let d = l.dist(p);
-                if d * d < tol2 { d * d } else { tol2 }
-            })
-            .sum()
+    let term = |l: &Line, p: (f32, f32)| {
+        let d = l.dist(p);
+        if d * d < tol2 { d * d } else { tol2 }
     };
     let mut best: Option<(f32, Line)> = None;
     for _ in 0..LINE_ITERATIONS {
@@ -1297,7 +1292,9 @@ fn ransac_line(pts: &[(f32, f32)], tol: f32, rng: &mut Rng) -> Option<Line> {
         let Some(l) = Line::new(a.0, a.1, dx, dy).filter(Line::is_edge) else {
             continue;
         };
-        let c = cost(&l);
+        let Some(c) = capped_sum(pts, |p| term(&l, p), 0.0, best.map(|b| b.0)) else {
+            continue;
+        };
         if best.is_none_or(|(bc, _)| c < bc) {
             best = Some((c, l));
         }
@@ -1322,13 +1319,9 @@ fn ransac_circle(pts: &[(f32, f32)], tol: f32, rng: &mut Rng) -> Option<(f32, f3
         return None;
     }
     let tol2 = tol * tol;
-    let cost = |c: (f32, f32), r: f32| -> f32 {
-        pts.iter()
-            .map(|&p| {
-                let d = dist(c, p) - r;
-                if d * d < tol2 { d * d } else { tol2 }
-            })
-            .sum()
+    let term = |c: (f32, f32), r: f32, p: (f32, f32)| {
+        let d = dist(c, p) - r;
+        if d * d < tol2 { d * d } else { tol2 }
     };
     let mut best: Option<(f32, (f32, f32), f32)> = None;
     for _ in 0..LINE_ITERATIONS {
@@ -1342,7 +1335,10 @@ fn ransac_circle(pts: &[(f32, f32)], tol: f32, rng: &mut Rng) -> Option<(f32, f3
         if !(centre.1 < a.1.min(b.1).min(c.1) && r < MAX_APEX_COORD) {
             continue;
         }
-        let cc = cost(centre, r);
+        let stop = best.map(|b| b.0);
+        let Some(cc) = capped_sum(pts, |p| term(centre, r, p), 0.0, stop) else {
+            continue;
+        };
         if best.is_none_or(|(bc, _, _)| cc < bc) {
             best = Some((cc, centre, r));
         }
@@ -1356,6 +1352,36 @@ fn ransac_circle(pts: &[(f32, f32)], tol: f32, rng: &mut Rng) -> Option<(f32, f3
     }
     Some(centre)
 }
+
+/// `Σ term(x)` over `xs` in order: the same `f32` additions as
+/// `Iterator::sum` for non-negative terms. With `stop`, `None` as soon as a
+/// partial sum plus `extra` is not below it: the MSAC searches keep a
+/// candidate only if `sum + extra < stop` (their best cost so far), partial
+/// sums of non-negative terms only grow, and rounding is monotone, so a
+/// candidate dropped early could not have won. Most random hypotheses are
+/// far off and are dropped after a few chunks.
+#[inline(always)]
+fn capped_sum<T: Copy>(
+    xs: &[T],
+    term: impl Fn(T) -> f32,
+    extra: f32,
+    stop: Option<f32>,
+) -> Option<f32> {
+    // `Iterator::sum`'s start for f32 (an empty sum is -0.0).
+    let mut s = -0.0f32;
+    for chunk in xs.chunks(CAP_CHUNK) {
+        s = chunk.iter().fold(s, |a, &x| a + term(x));
+        if let Some(b) = stop
+            && !(s + extra < b)
+        {
+            return None;
+        }
+    }
+    Some(s)
+}
+
+/// Terms [`capped_sum`] adds between two looks at its bound.
+const CAP_CHUNK: usize = 16;
 
 /// Centre and radius of the circle through three points.
 fn circumcircle(a: (f32, f32), b: (f32, f32), c: (f32, f32)) -> Option<((f32, f32), f32)> {
@@ -1531,7 +1557,10 @@ fn mode_1d(
         if best.is_some_and(|(bc, _)| !(outside < bc)) {
             continue;
         }
-        let inside: f32 = near.iter().map(|&v| ((v - c) * (v - c)).min(tol2)).sum();
+        let term = |v: f32| ((v - c) * (v - c)).min(tol2);
+        let Some(inside) = capped_sum(near, term, outside, best.map(|b| b.0)) else {
+            continue;
+        };
         let cc = inside + outside;
         if best.is_none_or(|(bc, _)| cc < bc) {
             best = Some((cc, c));

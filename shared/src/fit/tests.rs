@@ -854,3 +854,26 @@ fn order_keys_sort_as_total_cmp() {
         v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn capped_sums_are_the_plain_sums_or_could_not_win() {
+    let mut rng = TestRng(17);
+    for n in [0, 1, 15, 16, 17, 100, 333] {
+        let xs: Vec<f32> = (0..n).map(|_| 3.0 * rng.unit()).collect();
+        let full: f32 = xs.iter().map(|&x| x * x).sum();
+        let extra = 0.5 * rng.unit();
+        assert_eq!(
+            capped_sum(&xs, |x| x * x, extra, None).map(f32::to_bits),
+            Some(full.to_bits())
+        );
+        for stop in [0.0, 0.25 * full, full + extra, full + extra + 1.0, f32::NAN] {
+            match capped_sum(&xs, |x| x * x, extra, Some(stop)) {
+                Some(s) => assert_eq!(s.to_bits(), full.to_bits()),
+                None => assert!(
+                    !(full + extra < stop),
+                    "{full} + {extra} < {stop} was dropped"
+                ),
+            }
+        }
+    }
+}
