@@ -822,6 +822,25 @@ impl<'a> MemberCounts<'a> {
         }
     }
 
+    /// The first and last member in row `y`, columns `s..e`, and how many
+    /// there are; `None` if none. Binary searches on the prefix counts.
+    fn members(&self, y: usize, s: usize, e: usize) -> Option<(usize, usize, usize)> {
+        let n = self.count(y, s, e);
+        if n == 0 {
+            return None;
+        }
+        let row = &self.counts[(y - self.y0) * self.stride..][..self.stride];
+        // Members lie in x0..=x1: clamp, then index the prefix counts.
+        let (s, e) = (s.max(self.x0), e.min(self.x1 + 1));
+        let (ks, ke) = (s - self.x0, e - self.x0);
+        let before = row[ks];
+        // The first member: the first k whose prefix through it exceeds
+        // `before`; the last: one before the first prefix reaching the total.
+        let first = ks + row[ks + 1..=ke].partition_point(|&v| v <= before);
+        let last = ks + row[ks..ke].partition_point(|&v| v < row[ke]) - 1;
+        Some((self.x0 + first, self.x0 + last, n as usize))
+    }
+
     /// Members in row `y`, columns `s..e` (none when `e <= s`).
     fn count(&self, y: usize, s: usize, e: usize) -> u32 {
         if y < self.y0 || y > self.y1 || e <= s {

@@ -877,3 +877,61 @@ fn capped_sums_are_the_plain_sums_or_could_not_win() {
         }
     }
 }
+
+#[test]
+fn parts_from_counts_match_the_pixel_scan() {
+    use super::split::{Cut, parts, parts_by_pixels};
+    let mut rng = TestRng(23);
+    let (mw, mh) = (40usize, 30usize);
+    let opts = FitOptions::upscaled(mw, mh, 640, 480);
+    let mut compared = 0;
+    for _ in 0..60 {
+        // A few overlapping boxes, then speckle: holes, gaps and islands.
+        let mut map = vec![0u8; mw * mh];
+        for _ in 0..4 {
+            let (x0, y0) = (
+                (rng.unit() * mw as f32) as usize,
+                (rng.unit() * mh as f32) as usize,
+            );
+            let (bw, bh) = (
+                1 + (rng.unit() * 20.0) as usize,
+                1 + (rng.unit() * 16.0) as usize,
+            );
+            for y in y0..(y0 + bh).min(mh) {
+                for x in x0..(x0 + bw).min(mw) {
+                    map[y * mw + x] = 255;
+                }
+            }
+        }
+        for v in map.iter_mut() {
+            if rng.unit() < 0.08 {
+                *v = 255 - *v;
+            }
+        }
+        let need = scratch_len(mw, mh);
+        let mut labels = vec![0u32; need.labels];
+        let mut points = vec![(0.0f32, 0.0f32); need.points];
+        let comps = {
+            let mut scratch = FitScratch {
+                labels: &mut labels,
+                points: &mut points,
+            };
+            components::<MAX_REGIONS>(&map, mw, mh, &opts, &mut scratch)
+        };
+        let Ok(comps) = comps else { continue };
+        for c in &comps {
+            let (l, counts) = labels.split_at_mut(mw * mh);
+            let counts = MemberCounts::fill(l, c, mw, counts);
+            let cuts = (c.x0..=c.x1 + 1)
+                .map(Cut::Column)
+                .chain((c.y0.max(1)..=c.y1 + 1).map(Cut::Row));
+            for cut in cuts {
+                let fast = std::format!("{:?}", parts(&counts, c, mw, cut));
+                let slow = std::format!("{:?}", parts_by_pixels(l, c, mw, cut));
+                assert_eq!(fast, slow, "{cut:?}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 1000, "only {compared} cuts compared");
+}
