@@ -793,13 +793,26 @@ impl<'a> MemberCounts<'a> {
         let rows = (c.y1 + 1).saturating_sub(c.y0);
         let out = &mut out[..stride * rows];
         let mut total = 0;
+        // `is_member` by label alone, as a plain slice loop; the root pixel
+        // (a member whatever its label holds) is added after.
+        let root = c.root as u32;
+        let (root_y, root_x) = (c.root / w, c.root % w);
         for (r, row) in out.chunks_exact_mut(stride).enumerate() {
             let y = c.y0 + r;
             let mut n = 0;
             row[0] = 0;
-            for (x, slot) in (c.x0..=c.x1).zip(&mut row[1..]) {
-                n += u32::from(is_member(labels, c, y * w + x));
-                *slot = n;
+            if c.x0 <= c.x1 {
+                let labels = &labels[y * w + c.x0..y * w + c.x1 + 1];
+                for (&l, slot) in labels.iter().zip(&mut row[1..]) {
+                    n += u32::from(l == root);
+                    *slot = n;
+                }
+                if y == root_y && (c.x0..=c.x1).contains(&root_x) && labels[root_x - c.x0] != root {
+                    for slot in &mut row[root_x - c.x0 + 1..] {
+                        *slot += 1;
+                    }
+                    n += 1;
+                }
             }
             total += n;
         }

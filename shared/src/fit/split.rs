@@ -70,12 +70,11 @@ pub(super) fn try_split(
     let mut seam: Option<(usize, [Region; 2])> = None;
     // The component's member counts (their total) while the scratch still
     // holds them: a refit of the parts overwrites them.
-    let cuts = {
+    let (cuts, mut counted) = {
         let (labels, counts) = scratch.labels.split_at_mut(w * h);
         let counts = MemberCounts::fill(labels, c, w, counts);
-        candidates(&counts, c)
+        (candidates(&counts, c), Some(counts.total))
     };
-    let mut counted: Option<u32> = None;
     for (ci, cut) in cuts.iter().enumerate() {
         // Fitting a cut is what costs: none once a cut explains the
         // component well, nor once a column cut has been fitted (the seam:
