@@ -1503,6 +1503,8 @@ fn total_least_squares(pts: &[(f32, f32)], keep: impl Fn((f32, f32)) -> bool) ->
 /// Values [`mode_1d`] keeps on the stack (16 · this bytes) instead of
 /// recomputing them for every candidate.
 const MODE_CACHE: usize = 512;
+/// The buffer size [`mode_1d`] tries first.
+const MODE_CACHE_SMALL: usize = 128;
 
 /// Robust mode of the values `val(0..n)` (`None` entries skipped): the
 /// candidate with the least MSAC cost, refined as the mean of the values
@@ -1522,13 +1524,30 @@ fn mode_1d(
     rng: &mut Rng,
 ) -> Option<(f32, usize)> {
     let finite = |i: usize| val(i).filter(|v| v.is_finite());
-    if n > MODE_CACHE {
-        return mode_1d_of(n, finite, tol, rng);
+    // Buffers sized for the usual sample counts (one per map row or
+    // column): zeroing four arrays of MODE_CACHE entries on every call cost
+    // more on the cart than some of the searches.
+    if n <= MODE_CACHE_SMALL {
+        mode_1d_in::<MODE_CACHE_SMALL>(n, finite, tol, rng)
+    } else if n <= MODE_CACHE {
+        mode_1d_in::<MODE_CACHE>(n, finite, tol, rng)
+    } else {
+        mode_1d_of(n, finite, tol, rng)
     }
-    let mut cache = [f32::NAN; MODE_CACHE];
+}
+
+/// [`mode_1d`] with buffers of `N` entries (`n <= N <= MODE_CACHE`) for
+/// `finite` values.
+fn mode_1d_in<const N: usize>(
+    n: usize,
+    finite: impl Fn(usize) -> Option<f32>,
+    tol: f32,
+    rng: &mut Rng,
+) -> Option<(f32, usize)> {
+    let mut cache = [f32::NAN; N];
     // The finite values as sort keys: plain integers sort faster on the
     // cart than `f32::total_cmp`.
-    let mut keys = [0u32; MODE_CACHE];
+    let mut keys = [0u32; N];
     let mut m = 0;
     for (i, v) in cache[..n].iter_mut().enumerate() {
         if let Some(x) = finite(i) {
@@ -1540,7 +1559,7 @@ fn mode_1d(
     let (cache, keys) = (&cache[..n], &mut keys[..m]);
     keys.sort_unstable();
     let keys = &*keys;
-    let mut sorted = [0.0f32; MODE_CACHE];
+    let mut sorted = [0.0f32; N];
     for (v, &k) in sorted.iter_mut().zip(keys) {
         *v = from_order_key(k);
     }
@@ -1555,7 +1574,7 @@ fn mode_1d(
     // bounds only rise with `c`): a candidate then finds them with one
     // integer search for itself instead of two searches on `f32`, which
     // cost as much as its cost sum.
-    let mut window = [(0u16, 0u16); MODE_CACHE];
+    let mut window = [(0u16, 0u16); N];
     let (mut lo, mut hi) = (0, 0);
     for (&c, w) in sorted.iter().zip(&mut window) {
         while lo < m && sorted[lo] < c - tol {
