@@ -588,6 +588,54 @@ fn sum_rows16_checked(rows: &[u8], stride: usize, n: usize, mut acc: [u32; 8]) -
     acc
 }
 
+/// Sets `bytes` to zero: the black of a masked frame, most of the masking
+/// stage on the cart. `compiler_builtins`' `memset` stores a word at a
+/// time; this stores 32 bytes per two `STM`s.
+#[inline]
+pub fn zero_bytes(bytes: &mut [u8]) {
+    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, [u32; 8]>(bytes);
+    head.fill(0);
+    zero_blocks(words);
+    tail.fill(0);
+}
+
+/// Zeroes 32-byte, word-aligned blocks.
+#[cfg(sonomask_dsp)]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn zero_blocks(blocks: &mut [[u32; 8]]) {
+    if blocks.is_empty() {
+        return;
+    }
+    // SAFETY: the loop runs `blocks.len() >= 1` times and writes 32 bytes
+    // per pass from `blocks.as_mut_ptr()` upwards: exactly the blocks the
+    // exclusive borrow covers (word-aligned, as STM needs). It writes
+    // only the registers it declares and the flags.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "stmia {p}!, {{r0, r1, r2, r3}}",
+            "stmia {p}!, {{r0, r1, r2, r3}}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            p = inout(reg) blocks.as_mut_ptr() => _,
+            n = inout(reg) blocks.len() => _,
+            in("r0") 0u32,
+            in("r1") 0u32,
+            in("r2") 0u32,
+            in("r3") 0u32,
+            options(nostack),
+        );
+    }
+}
+
+/// Zeroes 32-byte, word-aligned blocks.
+#[cfg(not(sonomask_dsp))]
+#[inline(always)]
+fn zero_blocks(blocks: &mut [[u32; 8]]) {
+    blocks.fill([0; 8]);
+}
+
 /// Two `i16` as one word, `lo` in the low half (the order `SMLAD` pairs them).
 #[inline(always)]
 pub fn pack(lo: i16, hi: i16) -> u32 {
@@ -627,6 +675,21 @@ pub fn sqrtf(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_bytes_clears_exactly_its_slice() {
+        let mut buf = [0xA5u8; 200];
+        for start in 0..9 {
+            for len in [0, 1, 3, 31, 32, 33, 64, 95, 150] {
+                buf.fill(0xA5);
+                zero_bytes(&mut buf[start..start + len]);
+                for (i, &b) in buf.iter().enumerate() {
+                    let inside = (start..start + len).contains(&i);
+                    assert_eq!(b, if inside { 0 } else { 0xA5 }, "{start}+{len} at {i}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn dot2x2_is_four_dot_products() {

@@ -122,11 +122,11 @@ pub fn mask_rows_in_place(
             if end <= start {
                 continue;
             }
-            row[x * bpp..start * bpp].fill(0);
+            crate::dsp::zero_bytes(&mut row[x * bpp..start * bpp]);
             kept += (end - start) as u64;
             x = end;
         }
-        row[x * bpp..].fill(0);
+        crate::dsp::zero_bytes(&mut row[x * bpp..]);
     }
     Ok(kept)
 }
