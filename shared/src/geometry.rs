@@ -498,12 +498,21 @@ impl RowTest {
         let m = first_true(lo, hi, guess(f.apex_x), |i| dx(i) >= 0.0);
         let half = |r2max: f32| crate::dsp::sqrtf((r2max - f.dy2).max(0.0));
         // Within the outer radius: [a, m) on the left, [m, b) on the right.
-        let (ho, hi_) = (half(f.r_outer2), half(f.r_inner2));
+        let ho = half(f.r_outer2);
         let a = first_true(lo, m, guess(f.apex_x - ho), |i| !(r2(i) > f.r_outer2));
         let b = first_true(m, hi, guess(f.apex_x + ho), |i| r2(i) > f.r_outer2);
         // Within the inner radius (outside the fan): [c, m) and [m, d).
-        let c = first_true(lo, m, guess(f.apex_x - hi_), |i| r2(i) < f.r_inner2);
-        let d = first_true(m, hi, guess(f.apex_x + hi_), |i| !(r2(i) < f.r_inner2));
+        // None on rows at or below it: dx² + dy², rounded, is never below
+        // dy² there (a pointed fan: every row).
+        let (c, d) = if f.dy2 >= f.r_inner2 {
+            (m, m)
+        } else {
+            let hi_ = half(f.r_inner2);
+            (
+                first_true(lo, m, guess(f.apex_x - hi_), |i| r2(i) < f.r_inner2),
+                first_true(m, hi, guess(f.apex_x + hi_), |i| !(r2(i) < f.r_inner2)),
+            )
+        };
         let (start, end) = (l.max(a), r.min(b));
         [(start, end.min(c)), (start.max(d), end)]
     }

@@ -150,8 +150,13 @@ pub(super) fn try_split(
             None => MemberCounts::fill(labels, c, w, counts),
         };
         counted = Some(counts.total);
-        // Not cut short: every score steers the search above.
-        let score = iou(&[a, b], labels, &counts, c, w, opts, |_| true);
+        // Only a score above the best so far changes anything (the best,
+        // which steers the search above, and the result): a scan that
+        // cannot get there stops early.
+        let bs = best.map(|(s, _)| s);
+        let score = iou(&[a, b], labels, &counts, c, w, opts, |b| {
+            bs.is_none_or(|s| b > s)
+        });
         if best.is_none_or(|(s, _)| score > s) {
             let pair = if parts[0].area >= parts[1].area {
                 [(a, parts[0].area), (b, parts[1].area)]
