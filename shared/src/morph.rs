@@ -82,22 +82,39 @@ pub fn label_components(
         let fg = |j: usize| labels[j] != BACKGROUND;
         let (left, up_left) = (x > 0 && fg(i - 1), x > 0 && y > 0 && fg(i - w - 1));
         let (up, up_right) = (y > 0 && fg(i - w), y > 0 && x + 1 < w && fg(i - w + 1));
-        let mut join = |j: usize| {
-            if union(labels, i, j) {
-                count -= 1;
-            }
+        // The first join of a new pixel is what `union` would do with a
+        // component of one: attach it under the other root (never the
+        // smaller, and on a tie the lower index wins), with no search.
+        let attach = |labels: &mut [u32], j: usize| {
+            let r = find(labels, j);
+            labels[r] += 1;
+            labels[i] = r as u32;
         };
         if up {
-            join(i - w);
+            attach(labels, i - w);
+            count -= 1;
             continue;
         }
-        if left {
-            join(i - 1);
+        let first = if left {
+            Some(i - 1)
         } else if up_left {
-            join(i - w - 1);
-        }
-        if up_right {
-            join(i - w + 1);
+            Some(i - w - 1)
+        } else {
+            None
+        };
+        match (first, up_right) {
+            (Some(j), _) => {
+                attach(labels, j);
+                count -= 1;
+                if up_right && union(labels, i, i - w + 1) {
+                    count -= 1;
+                }
+            }
+            (None, true) => {
+                attach(labels, i - w + 1);
+                count -= 1;
+            }
+            (None, false) => {}
         }
     }
     // Point every pixel straight at its root so membership is one compare.
@@ -367,7 +384,10 @@ fn line_pass(
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec;
+    use std::vec::Vec;
 
     fn parse<const N: usize>(rows: &[&str]) -> [u8; N] {
         let mut out = [0u8; N];
@@ -375,6 +395,76 @@ mod tests {
             out[i] = if c == b'#' { 255 } else { 0 };
         }
         out
+    }
+
+    /// The labelling as it was, every join a full `union`: the fast path
+    /// must leave the same labels, roots included.
+    fn label_reference(map: &[u8], w: usize, h: usize, threshold: u8) -> (Vec<u32>, usize) {
+        let n = w * h;
+        let mut labels = vec![0u32; n];
+        let mut count = 0;
+        for i in 0..n {
+            if map[i] < threshold {
+                labels[i] = BACKGROUND;
+                continue;
+            }
+            labels[i] = ROOT | 1;
+            count += 1;
+            let (x, y) = (i % w, i / w);
+            let fg = |l: &[u32], j: usize| l[j] != BACKGROUND;
+            let (left, up_left) = (
+                x > 0 && fg(&labels, i - 1),
+                x > 0 && y > 0 && fg(&labels, i - w - 1),
+            );
+            let (up, up_right) = (
+                y > 0 && fg(&labels, i - w),
+                y > 0 && x + 1 < w && fg(&labels, i - w + 1),
+            );
+            let mut join = |l: &mut [u32], j: usize| {
+                if union(l, i, j) {
+                    count -= 1;
+                }
+            };
+            if up {
+                join(&mut labels, i - w);
+                continue;
+            }
+            if left {
+                join(&mut labels, i - 1);
+            } else if up_left {
+                join(&mut labels, i - w - 1);
+            }
+            if up_right {
+                join(&mut labels, i - w + 1);
+            }
+        }
+        for i in 0..n {
+            if labels[i] & ROOT == 0 {
+                labels[i] = find(&mut labels, i) as u32;
+            }
+        }
+        (labels, count)
+    }
+
+    #[test]
+    fn labels_match_the_plain_union_find() {
+        let mut seed = 11u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            seed >> 8
+        };
+        for case in 0..200 {
+            let (w, h) = (1 + (next() % 40) as usize, 1 + (next() % 30) as usize);
+            let density = next() % 100;
+            let map: Vec<u8> = (0..w * h)
+                .map(|_| if next() % 100 < density { 255 } else { 0 })
+                .collect();
+            let mut labels = vec![0u32; w * h];
+            let count = label_components(&map, w, h, 128, &mut labels).unwrap();
+            let (reference, ref_count) = label_reference(&map, w, h, 128);
+            assert_eq!(labels, reference, "case {case}: {w}x{h}");
+            assert_eq!(count, ref_count, "case {case}");
+        }
     }
 
     #[test]
