@@ -545,10 +545,9 @@ pub mod fast {
             // The shift also moved the next column's rows (or stale words,
             // at the end) into the padding columns' new rows: zero them.
             if fresh > 0 {
-                for (x, c) in window.chunks_exact_mut(col).enumerate() {
-                    if x < pad || x >= pad + g.in_w {
-                        c[fresh * pw..].fill(0);
-                    }
+                let columns = window.len() / col;
+                for x in (0..pad).chain((pad + g.in_w).min(columns)..columns) {
+                    window[x * col..(x + 1) * col][fresh * pw..].fill(0);
                 }
             }
 
