@@ -588,6 +588,69 @@ fn sum_rows16_checked(rows: &[u8], stride: usize, n: usize, mut acc: [u32; 8]) -
     acc
 }
 
+/// `words.copy_within(by.., 0)`: moves the words after the first `by` to
+/// the front (`by <= words.len()`). The conv kernel shifts its window this
+/// way every output row; `compiler_builtins`' `memmove` copies a word at a
+/// time, this 16 bytes per `LDM`/`STM` pair. Copying upwards in blocks is
+/// safe for any `by > 0`: a block is loaded whole before it is stored, and
+/// the stores stay below the words not yet loaded.
+#[inline]
+pub fn copy_down(words: &mut [u32], by: usize) {
+    if by == 0 || by > words.len() {
+        // Nothing moves, or the caller's slice is too short: the portable
+        // call's own checks (it panics for `by > len` as copy_within does).
+        words.copy_within(by.., 0);
+        return;
+    }
+    let n = words.len() - by;
+    let blocks = n / 4;
+    copy_down_blocks(words, by, blocks);
+    words.copy_within(by + 4 * blocks.., 4 * blocks);
+}
+
+/// The first `4 · blocks` words of [`copy_down`] (`4 · blocks + by <=
+/// words.len()`, `by > 0`).
+#[cfg(sonomask_dsp)]
+#[inline(always)]
+#[allow(unsafe_code)]
+fn copy_down_blocks(words: &mut [u32], by: usize, blocks: usize) {
+    if blocks == 0 {
+        return;
+    }
+    assert!(by > 0 && by + 4 * blocks <= words.len());
+    let dst = words.as_mut_ptr();
+    // SAFETY: the loop runs `blocks >= 1` times; pass `i` loads the words
+    // `by + 4i .. by + 4i + 4` and stores them to `4i .. 4i + 4`, all inside
+    // `words` (asserted above). A block is loaded before it is stored and
+    // stores only reach below the next block's words (`by > 0`), so this is
+    // `copy_within`'s result. `dst.add(by)` stays inside `words`. It writes
+    // only `words`, the registers it declares and the flags.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "ldmia {src}!, {{r0, r1, r2, r3}}",
+            "stmia {dst}!, {{r0, r1, r2, r3}}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            src = inout(reg) dst.add(by) => _,
+            dst = inout(reg) dst => _,
+            n = inout(reg) blocks => _,
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The first `4 · blocks` words of [`copy_down`].
+#[cfg(not(sonomask_dsp))]
+#[inline(always)]
+fn copy_down_blocks(words: &mut [u32], by: usize, blocks: usize) {
+    words.copy_within(by..by + 4 * blocks, 0);
+}
+
 /// Sets `bytes` to zero: the black of a masked frame, most of the masking
 /// stage on the cart. `compiler_builtins`' `memset` stores a word at a
 /// time; this stores 32 bytes per two `STM`s.
@@ -675,6 +738,19 @@ pub fn sqrtf(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_down_is_copy_within() {
+        for len in [0usize, 1, 2, 5, 8, 9, 17, 64, 65] {
+            for by in 0..=len {
+                let start: [u32; 80] = core::array::from_fn(|i| i as u32 * 7 + 1);
+                let (mut a, mut b) = (start, start);
+                copy_down(&mut a[..len], by);
+                b[..len].copy_within(by.., 0);
+                assert_eq!(a, b, "len {len} by {by}");
+            }
+        }
+    }
 
     #[test]
     fn zero_bytes_clears_exactly_its_slice() {

@@ -522,7 +522,7 @@ pub mod fast {
                     // Shift the kept rows up by `want - t` blocks; the
                     // words moved in at each column's end are rewritten below.
                     let by = (want - t) * pw;
-                    window.copy_within(by.., 0);
+                    crate::dsp::copy_down(window, by);
                     k - (want - t)
                 }
                 _ => 0,
