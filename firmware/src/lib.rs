@@ -63,7 +63,7 @@ pub fn fault_name(f: &Fault) -> &'static str {
 /// when the buffer does not match its layout.
 pub fn mask_frame(frame: &mut [u8], layout: FrameLayout, regions: &Regions) -> Result<(), Fault> {
     if !regions.is_valid() {
-        frame.fill(0);
+        sonomask_core::mask::black_out(frame);
         return Err(Fault::Fit(FitError::NoFit));
     }
     mask_in_place(frame, layout, regions).map_err(|_| Fault::UnsupportedFrame)

@@ -293,7 +293,7 @@ impl<'m, 'w, P: OutputPin> Pipeline<'m, 'w, P> {
             Err(f) => Err(f),
         };
         if let Err(f) = outcome {
-            frame.fill(0);
+            sonomask_core::mask::black_out(frame);
             self.record_fault(Some(f));
         } else {
             self.record_fault(None);

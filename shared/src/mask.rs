@@ -105,7 +105,7 @@ pub fn mask_rows_in_place(
     mut row_spans: impl FnMut(u32) -> RowSpans,
 ) -> Result<u64, MaskError> {
     if let Err(e) = layout.check(frame.len()) {
-        frame.fill(0);
+        black_out(frame);
         return Err(e);
     }
     let bpp = layout.format.bytes_per_pixel();
@@ -133,7 +133,7 @@ pub fn mask_rows_in_place(
 
 /// Blacks out the whole frame (the fail-closed output).
 pub fn black_out(frame: &mut [u8]) {
-    frame.fill(0);
+    crate::dsp::zero_bytes(frame);
 }
 
 #[cfg(test)]
