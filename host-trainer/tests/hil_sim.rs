@@ -304,3 +304,45 @@ fn serial_target_over_a_pty() {
     assert_eq!(c.frames, 4);
     drop(slave);
 }
+
+/// After a timeout the rig asks the device's counters whether it finished
+/// the frame (the answer was lost on the way back) or not (the frame was
+/// lost on the way in). Both, against the simulated device.
+#[test]
+fn unanswered_frames_are_told_apart_by_the_devices_counters() {
+    use sonomask::hil::{LossTracker, Lost};
+
+    let blob = threshold_model::blob(threshold_model::DEFAULT_THRESHOLD).unwrap();
+    let slot = slot_image(&blob).unwrap();
+    let (dev, link) = SimDevice::spawn(slot, None).unwrap();
+    let mut client = Client::new(link, None);
+    let t = Duration::from_secs(10);
+    client.hello(t).unwrap();
+    let mut losses = LossTracker::new(Some(&client.status(t).unwrap()));
+    let header = |seq| FrameHeader {
+        seq,
+        width: 160,
+        height: 128,
+        format: PixelFormat::Gray8,
+        reply: Reply::Spans,
+        restart: seq == 0,
+    };
+    let pixels = vec![90u8; 160 * 128];
+    // Answered: counted.
+    client.send_frame(&header(0), &pixels).unwrap();
+    losses.answered(&client.answer(0, t).unwrap().report.outcome);
+    // The device finishes frame 1, and its answer is dropped here.
+    client.send_frame(&header(1), &pixels).unwrap();
+    let _dropped = client.answer(1, t).unwrap();
+    let now = client.status(t).unwrap();
+    assert_eq!(losses.unanswered(Some(&now)), Some(Lost::Answer));
+    // Frame 2 never reaches the device.
+    let now = client.status(t).unwrap();
+    assert_eq!(losses.unanswered(Some(&now)), Some(Lost::Frame));
+    // Frame 3 arrives and is answered again; no status, no verdict.
+    client.send_frame(&header(3), &pixels).unwrap();
+    losses.answered(&client.answer(3, t).unwrap().report.outcome);
+    assert_eq!(losses.unanswered(None), None);
+    client.shutdown(t).unwrap();
+    dev.join().unwrap();
+}

@@ -236,12 +236,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         d.version, d.max_frame_bytes
     );
     let masked = report.frames.iter().filter(|f| f.masked).count();
+    let (lost_answers, lost_frames) = report.lost();
     println!(
-        "summary: {} frames, {} mismatches, {} leaks, {} unanswered; {} masked, {} black",
+        "summary: {} frames, {} mismatches, {} leaks, {} unanswered ({} answers lost, {} frames lost); {} masked, {} black",
         report.frames.len(),
         report.mismatches(),
         report.leaks(),
         report.errors(),
+        lost_answers,
+        lost_frames,
         masked,
         report.frames.len() - masked
     );

@@ -140,6 +140,75 @@ pub struct FrameRecord {
     pub instructions: Option<StageCounts>,
     /// The device did not answer.
     pub error: Option<String>,
+    /// For an unanswered frame, which way it was lost, if the device's
+    /// counters could tell.
+    pub lost: Option<Lost>,
+}
+
+/// Where an unanswered frame went, from the device's counters after the
+/// timeout: a frame the device finished (masked or blacked) whose answer
+/// never arrived, or a frame the device never finished (its header, rows
+/// or end lost on the way in: nothing was emitted for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lost {
+    Answer,
+    Frame,
+}
+
+/// Tells a lost answer from a lost frame after a timeout, from the
+/// device's counters: frames it finished (masked or blacked) since a
+/// baseline, against those the host saw answered.
+#[derive(Clone, Copy, Debug)]
+pub struct LossTracker {
+    /// Finished frames at the baseline; `None` without one (a status lost
+    /// to a damaged link): losses stay unclassified.
+    base: Option<u32>,
+    /// Finished frames the host knows of since the baseline.
+    seen: u32,
+}
+
+impl LossTracker {
+    /// From the device's counters at the start (`None`: no baseline).
+    pub fn new(start: Option<&Counters>) -> Self {
+        Self {
+            base: start.map(finished),
+            seen: 0,
+        }
+    }
+
+    /// An answer arrived with this outcome.
+    pub fn answered(&mut self, outcome: &Outcome) {
+        if matches!(outcome, Outcome::Masked | Outcome::Blacked(_)) {
+            self.seen = self.seen.wrapping_add(1);
+        }
+    }
+
+    /// A frame went unanswered; `now` is the device's status after the
+    /// timeout. More frames finished than answered: the answer was lost.
+    pub fn unanswered(&mut self, now: Option<&Counters>) -> Option<Lost> {
+        let done = finished(now?).wrapping_sub(self.base?);
+        Some(if done > self.seen {
+            self.seen = done;
+            Lost::Answer
+        } else {
+            Lost::Frame
+        })
+    }
+}
+
+/// Frames the device has finished.
+fn finished(c: &Counters) -> u32 {
+    c.masked.wrapping_add(c.blacked)
+}
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Lost::Answer => "the device finished it; its answer was lost",
+            Lost::Frame => "the device never finished it; the frame was lost on the way in",
+        })
+    }
 }
 
 impl FrameRecord {
@@ -188,6 +257,13 @@ impl HilReport {
 
     pub fn errors(&self) -> usize {
         self.frames.iter().filter(|f| f.error.is_some()).count()
+    }
+
+    /// Unanswered frames the device had finished (answers lost), and those
+    /// it never finished (frames lost).
+    pub fn lost(&self) -> (usize, usize) {
+        let n = |l: Lost| self.frames.iter().filter(|f| f.lost == Some(l)).count();
+        (n(Lost::Answer), n(Lost::Frame))
     }
 
     pub fn failures(&self) -> usize {
@@ -346,6 +422,7 @@ pub fn run(cfg: &HilConfig, on_frame: &dyn Fn(&FrameRecord)) -> Result<HilReport
     let (running, link) = start(cfg, &slot)?;
     let mut client = Client::new(link, cfg.garble);
     let device = client.hello(cfg.timeout)?;
+    let mut losses = LossTracker::new(client.status(cfg.timeout).ok().as_ref());
 
     let mut truth_cache: HashMap<String, (GrayImage, GrayImage)> = HashMap::new();
     let mut frames = Vec::with_capacity(sources.len());
@@ -361,6 +438,13 @@ pub fn run(cfg: &HilConfig, on_frame: &dyn Fn(&FrameRecord)) -> Result<HilReport
         };
         client.send_frame(&header, &pixels)?;
         let answer = client.answer(header.seq, cfg.timeout);
+        let lost = match &answer {
+            Ok(a) => {
+                losses.answered(&a.report.outcome);
+                None
+            }
+            Err(_) => losses.unanswered(client.status(cfg.timeout).ok().as_ref()),
+        };
         let truth = if src.ground_truth {
             if !truth_cache.contains_key(&src.clip) {
                 let t = (data.load_sector(&src.clip)?, data.load_overlay(&src.clip)?);
@@ -370,7 +454,11 @@ pub fn run(cfg: &HilConfig, on_frame: &dyn Fn(&FrameRecord)) -> Result<HilReport
         } else {
             None
         };
-        let record = check_frame(src, &header, &pixels, answer, &mut reference, truth);
+        let mut record = check_frame(src, &header, &pixels, answer, &mut reference, truth);
+        if let (Some(l), Some(e)) = (lost, record.error.as_mut()) {
+            record.lost = Some(l);
+            *e = format!("{e} ({l})");
+        }
         on_frame(&record);
         frames.push(record);
     }
@@ -453,6 +541,7 @@ fn check_frame(
         truth: None,
         instructions: None,
         error: None,
+        lost: None,
     };
     let a = match answer {
         Ok(a) => a,
