@@ -9,7 +9,7 @@
 //! whose arcs are lowest mid-pane), the row where it is narrowest (a bridge
 //! between fan and strip) and the row where its width jumps most (the top of
 //! a strip). A column cut is a seam: each side is fitted in its own
-//! [`Window`], the cut acting as a frame edge, so a pane comes out as a fan
+//! [`Window`](super::Window), the cut acting as a frame edge, so a pane comes out as a fan
 //! clipped there, just as dual screens draw it. A row cut separates two
 //! regions stacked one above the other: each keeps the whole window, and
 //! the boundary samples along the cut (an artefact of the cut) are dropped.
@@ -26,9 +26,7 @@
 //! Only poorly explained components pay for this, so a plain sector costs
 //! nothing extra on the cart.
 
-use super::{
-    Component, FitOptions, FitScratch, MemberCounts, Window, fit_component, iou, is_member,
-};
+use super::{Component, FitOptions, FitScratch, MemberCounts, fit_component, iou, is_member};
 use crate::geometry::{Fan, Rect, Region};
 
 /// A component whose best single region has an IoU below this is tried cut.
@@ -236,6 +234,28 @@ fn side(cut: Cut, x: usize, y: usize) -> usize {
     }
 }
 
+/// The two parts of `c` on either side of `cut` before any member is
+/// counted: no pixels yet, each with its window and dropped samples.
+fn empty_parts(c: &Component, cut: Cut) -> [Component; 2] {
+    let empty = Component {
+        root: usize::MAX,
+        area: 0,
+        x0: usize::MAX,
+        y0: usize::MAX,
+        x1: 0,
+        y1: 0,
+        win: c.win,
+        skip_top: None,
+        skip_bottom: None,
+    };
+    let mut p = [empty, empty];
+    match cut {
+        Cut::Column(at) => (p[0].win.x1, p[1].win.x0) = (at, at),
+        Cut::Row(at) => (p[0].skip_bottom, p[1].skip_top) = (Some(at - 1), Some(at)),
+    }
+    p
+}
+
 /// The two parts of `c` on either side of `cut`, each rooted at its first
 /// pixel in raster order (see the module documentation for their windows
 /// and dropped samples); `None` if a side is empty. From the member counts
@@ -248,22 +268,7 @@ pub(super) fn parts(
     w: usize,
     cut: Cut,
 ) -> Option<[Component; 2]> {
-    let empty = |win: Window| Component {
-        root: usize::MAX,
-        area: 0,
-        x0: usize::MAX,
-        y0: usize::MAX,
-        x1: 0,
-        y1: 0,
-        win,
-        skip_top: None,
-        skip_bottom: None,
-    };
-    let mut p = [empty(c.win), empty(c.win)];
-    match cut {
-        Cut::Column(at) => (p[0].win.x1, p[1].win.x0) = (at, at),
-        Cut::Row(at) => (p[0].skip_bottom, p[1].skip_top) = (Some(at - 1), Some(at)),
-    }
+    let mut p = empty_parts(c, cut);
     let end = c.x1 + 1;
     for y in c.y0..=c.y1 {
         // The row's stretch on each side, left to right (raster order).
@@ -300,22 +305,7 @@ pub(super) fn parts_by_pixels(
     w: usize,
     cut: Cut,
 ) -> Option<[Component; 2]> {
-    let empty = |win: Window| Component {
-        root: usize::MAX,
-        area: 0,
-        x0: usize::MAX,
-        y0: usize::MAX,
-        x1: 0,
-        y1: 0,
-        win,
-        skip_top: None,
-        skip_bottom: None,
-    };
-    let mut p = [empty(c.win), empty(c.win)];
-    match cut {
-        Cut::Column(at) => (p[0].win.x1, p[1].win.x0) = (at, at),
-        Cut::Row(at) => (p[0].skip_bottom, p[1].skip_top) = (Some(at - 1), Some(at)),
-    }
+    let mut p = empty_parts(c, cut);
     for y in c.y0..=c.y1 {
         for x in c.x0..=c.x1 {
             let i = y * w + x;
