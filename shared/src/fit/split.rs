@@ -68,11 +68,11 @@ pub(super) fn try_split(
     let mut seam: Option<(usize, [Region; 2])> = None;
     // The component's member counts (their total) while the scratch still
     // holds them: a refit of the parts overwrites them.
-    let (cuts, mut counted) = {
-        let (labels, counts) = scratch.labels.split_at_mut(w * h);
-        let counts = MemberCounts::fill(labels, c, w, counts);
-        (candidates(&counts, c), Some(counts.total))
-    };
+    let mut counted = None;
+    let cuts = candidates(
+        &member_counts(scratch.labels, c, w * h, w, &mut counted).1,
+        c,
+    );
     for (ci, cut) in cuts.iter().enumerate() {
         // Fitting a cut is what costs: none once a cut explains the
         // component well, nor once a column cut has been fitted (the seam:
@@ -85,16 +85,8 @@ pub(super) fn try_split(
         if refit && (seam.is_some() || best.is_some_and(|(s, _)| s >= SPLIT_BELOW)) {
             continue;
         }
-        let parts = {
-            let (labels, counts) = scratch.labels.split_at_mut(w * h);
-            let counts = match counted {
-                Some(total) => MemberCounts::filled(c, total, counts),
-                None => MemberCounts::fill(labels, c, w, counts),
-            };
-            counted = Some(counts.total);
-            parts(&counts, c, w, *cut)
-        };
-        let Some(parts) = parts else {
+        let (_, counts) = member_counts(scratch.labels, c, w * h, w, &mut counted);
+        let Some(parts) = parts(&counts, c, w, *cut) else {
             continue;
         };
         if parts.iter().any(|p| p.area < min_area) {
@@ -142,12 +134,7 @@ pub(super) fn try_split(
                 [a, b]
             }
         };
-        let (labels, counts) = scratch.labels.split_at_mut(w * h);
-        let counts = match counted {
-            Some(total) => MemberCounts::filled(c, total, counts),
-            None => MemberCounts::fill(labels, c, w, counts),
-        };
-        counted = Some(counts.total);
+        let (labels, counts) = member_counts(scratch.labels, c, w * h, w, &mut counted);
         // Only a score above the best so far changes anything (the best,
         // which steers the search above, and the result): a scan that
         // cannot get there stops early.
@@ -166,6 +153,25 @@ pub(super) fn try_split(
     }
     best.filter(|(s, _)| *s >= single + SPLIT_GAIN)
         .map(|(_, pair)| pair)
+}
+
+/// The map's labels (its first `n` entries) and `c`'s member counts from
+/// the rest of `scratch`: still there when `counted` holds their total
+/// (nothing refitted since), filled again otherwise.
+fn member_counts<'a>(
+    scratch: &'a mut [u32],
+    c: &Component,
+    n: usize,
+    w: usize,
+    counted: &mut Option<u32>,
+) -> (&'a [u32], MemberCounts<'a>) {
+    let (labels, counts) = scratch.split_at_mut(n);
+    let counts = match *counted {
+        Some(total) => MemberCounts::filled(c, total, counts),
+        None => MemberCounts::fill(labels, c, w, counts),
+    };
+    *counted = Some(counts.total);
+    (labels, counts)
 }
 
 /// Up to five distinct cuts well inside the component's bounding box (at
