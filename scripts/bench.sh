@@ -6,6 +6,10 @@
 #   scripts/bench.sh --quick    # smoke run: few samples, few frames (figures noisy)
 #   scripts/bench.sh --out PATH # write elsewhere (default docs/benchmarks.md)
 #
+# Beside the page it writes the same figures as JSON (PATH with .json for
+# .md: docs/benchmarks.json), per-stage QEMU means and worst cases included;
+# README and the model cards link to these instead of copying figures.
+#
 # Needs: cargo, and for the QEMU section qemu-system-arm and a C compiler
 # (as .ci/run installs them); for firmware sizes one of arm-none-eabi-size,
 # llvm-size or rust-size (rustup component add llvm-tools). A section whose
@@ -21,7 +25,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
         --out) OUT="${2:?--out needs a path}"; shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -48,6 +52,11 @@ MODEL=models/default.snmk
 CART_MODEL=models/cart.snmk
 
 log() { printf '[bench] %s\n' "$*" >&2; }
+# Figures for the JSON twin of the page: `fig KEY VALUE` (a number, or
+# null when not measured); QEMU reports are merged in at the end.
+FIGS="$WORK/figures.tsv"
+: >"$FIGS"
+fig() { printf '%s\t%s\n' "$1" "${2:-null}" >>"$FIGS"; }
 emit() { printf '%s\n' "$*" >>"$REPORT"; }
 # Runs a command, echoing it to stderr; its stdout and stderr go to $1.
 run_to() {
@@ -67,7 +76,7 @@ show() {
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 log "building (release): sonomask, its examples and benches"
-cargo build --release -q -p sonomask --bins --examples --benches
+cargo build --release -q -p sonomask -p sonomask-deploy -p sonomask-data -p sonomask-tract-graphs --bins --examples --benches
 S="$TD/release/sonomask"
 
 # --- machine ------------------------------------------------------------
@@ -101,7 +110,7 @@ emit ""
 
 # --- criterion: engine vs tract, span masking vs memcpy -------------------
 CRIT="$WORK/criterion"
-BENCH_CMD=(cargo bench -q -p sonomask --bench engine -- --noplot "${CRIT_ARGS[@]}")
+BENCH_CMD=(cargo bench -q -p sonomask-tract-graphs --bench engine -- --noplot "${CRIT_ARGS[@]}")
 log "criterion (results in $CRIT)"
 run_to "$WORK/engine.txt" env CRITERION_HOME="$CRIT" "${BENCH_CMD[@]}"
 
@@ -120,6 +129,13 @@ MEMCPY="$(median_ns mask_1024x768_rgb memcpy)"
 SPAN="$(median_ns mask_1024x768_rgb span_mask_in_place)"
 BOTH="$(median_ns mask_1024x768_rgb memcpy_then_span_mask)"
 THUMB="$(median_ns thumbnail_1024x768_rgb frame_to_input)"
+fig engine_int8_64x80_ns "$INT8"
+fig tract_f32_64x80_ns "$F32"
+fig tract_int8_64x80_ns "$TI8"
+fig thumbnail_1024x768_rgb_ns "$THUMB"
+fig memcpy_1024x768_rgb_ns "$MEMCPY"
+fig span_mask_1024x768_rgb_ns "$SPAN"
+fig memcpy_then_span_mask_1024x768_rgb_ns "$BOTH"
 FRAME_BYTES=$((1024 * 768 * 3))
 gbs() { calc '%.2f' "$FRAME_BYTES / $1"; }
 
@@ -159,6 +175,7 @@ run_to "$WORK/train-synth.txt" "${SYN_T[@]}"
 run_to "$WORK/train-wl.txt" "${WL_T[@]}"
 run_to "$WORK/train.txt" "${TR_T[@]}"
 IMGS="$(grep -oE '[0-9.]+ images/s' "$WORK/train.txt" | tail -n 1 | cut -d' ' -f1)"
+fig train_images_per_s_flex "$IMGS"
 emit "## Training throughput (flex backend, CPU)"
 emit ""
 emit "Commands (\`S=target/release/sonomask\`):"
@@ -183,6 +200,7 @@ SYN=("$S" synth --out "$WORK/synth" --clips "$SYNTH_CLIPS" --frames "$SYNTH_FRAM
 run_to "$WORK/synth.txt" "${SYN[@]}"
 SYN_LINE="$(grep -E '^wrote ' "$WORK/synth.txt" | tail -n 1 | sed "s#$WORK/##g")"
 SYN_FPS="$(grep -oE '\(([0-9.]+) frames/s' "$WORK/synth.txt" | tail -n 1 | grep -oE '[0-9.]+')"
+fig synth_frames_per_s_640x480 "$SYN_FPS"
 emit "## Synthetic data"
 emit ""
 emit "Command: \`$(show "${SYN[@]}")\` (its own timing line)."
@@ -198,9 +216,9 @@ emit ""
 emit "## \`sonomask mask\` on real cines"
 emit ""
 if [ -d ../shared/realdata ]; then
-    MT=("$TD/release/examples/mask_throughput" --model "$MODEL" --reps "$MASK_REPS")
+    MT=("$TD/release/examples/mask_throughput" --model "$MODEL" --reps "$MASK_REPS" --json "$WORK/mask.json")
     run_to "$WORK/mask.txt" "${MT[@]}"
-    emit "Command: \`cargo run --release -p sonomask --example mask_throughput -- --model $MODEL --reps $MASK_REPS\`"
+    emit "Command: \`cargo run --release -p sonomask-deploy --example mask_throughput -- --model $MODEL --reps $MASK_REPS\`"
     emit "(the 27-frame and 30-frame cines of \`../shared/realdata\`; best of the reps;"
     emit "decode = open + codec + colour conversion, mask = int8 model on every frame + fit +"
     emit "checks + masking the stored samples, encode = the output DICOM in memory; rayon on"
@@ -230,7 +248,8 @@ if command -v qemu-system-arm >/dev/null && command -v cc >/dev/null; then
     emit "cargo mps2"
     emit "$(show "${HD[@]}")"
     for M in "$MODEL" "$CART_MODEL"; do
-        HIL=("$S" hil --target qemu --link semihosting --model "$M" --data "$WORK/hil" --frames "$HIL_FRAMES" --cpi 1.0)
+        HIL=("$S" hil --target qemu --link semihosting --model "$M" --data "$WORK/hil" --frames "$HIL_FRAMES" --cpi 1.0
+             --json "$WORK/qemu-$(basename "$M" .snmk).json")
         run_to "$WORK/hil-$(basename "$M").txt" "${HIL[@]}"
         emit "$(show "${HIL[@]}")"
     done
@@ -249,7 +268,8 @@ if command -v qemu-system-arm >/dev/null && command -v cc >/dev/null; then
     # its panes), so the cart's model runs on a wider set, every layout.
     WD=("$S" synth --out "$WORK/wide" --clips "$WIDE_CLIPS" --frames 4 --size 640x480 --seed 4242)
     run_to "$WORK/wide-data.txt" "${WD[@]}"
-    WIDE=("$S" hil --target qemu --link semihosting --model "$CART_MODEL" --data "$WORK/wide" --frames "$((WIDE_CLIPS * 4))" --cpi 1.0)
+    WIDE=("$S" hil --target qemu --link semihosting --model "$CART_MODEL" --data "$WORK/wide" --frames "$((WIDE_CLIPS * 4))" --cpi 1.0
+          --json "$WORK/qemu-cart-every-layout.json")
     run_to "$WORK/hil-wide.txt" "${WIDE[@]}"
     emit "The cart's model over more frames, every layout (the fit's cost varies with"
     emit "the layout; a dual screen searches for the seam between its panes):"
@@ -300,6 +320,8 @@ if [ -n "$SIZE_TOOL" ]; then
     emit ""
     emit "| figure | bytes | KiB |"
     emit "|---|---|---|"
+    fig firmware_flash_bytes "$((TEXT + DATA))"
+    fig firmware_static_ram_bytes "$((DATA + BSS))"
     emit "| flash (text + data) | $((TEXT + DATA)) | $(kib $((TEXT + DATA))) |"
     emit "| RAM, static (data + bss) | $((DATA + BSS)) | $(kib $((DATA + BSS))) |"
     for M in "$MODEL" "$CART_MODEL"; do
@@ -317,8 +339,46 @@ else
 fi
 emit ""
 
+# The JSON twin: the figures above plus, per QEMU run, instructions per
+# stage (mean and worst over the frames) and the frame outcomes.
+JSON_OUT="${OUT%.md}.json"
+python3 - "$FIGS" "$WORK" "$QUICK" "$COMMIT" >"$WORK/benchmarks.json" <<'PY'
+import json, glob, os, sys
+figs_path, work, quick, commit = sys.argv[1:5]
+figs = {}
+for line in open(figs_path):
+    k, v = line.rstrip("\n").split("\t")
+    try:
+        figs[k] = None if v in ("", "null", "nan") else float(v)
+    except ValueError:
+        figs[k] = v
+out = {"generated_by": "scripts/bench.sh" + (" --quick" if quick == "1" else ""),
+       "commit": commit, "figures": figs, "qemu": {}, "mask_throughput": None}
+for path in sorted(glob.glob(os.path.join(work, "qemu-*.json"))):
+    rep = json.load(open(path))
+    counts = [f["instructions"] for f in rep["frames"] if f.get("instructions")]
+    stages = {}
+    for st in ("preprocess", "inference", "fit", "masking", "total"):
+        v = [c[st] for c in counts]
+        stages[st] = {"mean": sum(v) / len(v) if v else None, "worst": max(v) if v else None}
+    out["qemu"][os.path.basename(path)[5:-5]] = {
+        "model": rep["model"], "frames": len(rep["frames"]),
+        "masked": sum(1 for f in rep["frames"] if f["masked"]),
+        "mismatches": sum(1 for f in rep["frames"] if f.get("mismatch")),
+        "leaked_frames": sum(1 for f in rep["frames"] if f.get("leaked_bytes", 0) > 0),
+        "instructions": stages,
+        "worst_ms_at_cpi_1": stages["total"]["worst"] / 480e3 if stages["total"]["worst"] else None,
+    }
+mt = os.path.join(work, "mask.json")
+if os.path.exists(mt):
+    out["mask_throughput"] = json.load(open(mt))
+json.dump(out, sys.stdout, indent=1, sort_keys=True)
+print()
+PY
 mkdir -p "$(dirname "$OUT")"
 TMP_OUT="$OUT.tmp.$$"
 cp "$REPORT" "$TMP_OUT"
 mv -f "$TMP_OUT" "$OUT"
-log "wrote $OUT"
+cp "$WORK/benchmarks.json" "$JSON_OUT.tmp.$$"
+mv -f "$JSON_OUT.tmp.$$" "$JSON_OUT"
+log "wrote $OUT and $JSON_OUT"

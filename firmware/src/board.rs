@@ -23,6 +23,38 @@ pub const MAX_MAP_PIXELS: usize = 128 * 96;
 /// member counts, at most `3 · w·h` for any map of up to
 /// [`MAX_MAP_PIXELS`].
 pub const MAX_FIT_LABELS: usize = 3 * MAX_MAP_PIXELS;
+/// Fit scratch, boundary samples: `fit::scratch_len`'s `4·w + 2·h`, 704
+/// for a 128×96 map.
+pub const MAX_FIT_POINTS: usize = 1024;
+
+/// Lengths of the buffers of a [`crate::Workspace`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkspaceLen {
+    /// Engine arena, bytes.
+    pub arena: usize,
+    /// Quantised input, elements.
+    pub input: usize,
+    /// Logits, elements.
+    pub logits: usize,
+    /// Probability map, elements.
+    pub map: usize,
+    /// Fit labels and member counts, `u32`s.
+    pub labels: usize,
+    /// Fit boundary samples.
+    pub points: usize,
+}
+
+/// The board's workspace: the one definition that the board image's statics,
+/// the HIL rig's host reference and the simulated device all allocate, so the
+/// host refuses exactly the models the board refuses.
+pub const WORKSPACE: WorkspaceLen = WorkspaceLen {
+    arena: ARENA_BYTES,
+    input: MAX_MAP_PIXELS,
+    logits: MAX_MAP_PIXELS,
+    map: MAX_MAP_PIXELS,
+    labels: MAX_FIT_LABELS,
+    points: MAX_FIT_POINTS,
+};
 
 /// Stage marks: the board image executes `movw r12, #(STAGE_MARK_BASE +
 /// stage)` at the start of each [`crate::Stage`]; the instruction-counting

@@ -3,13 +3,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sonomask::dataset::Dataset;
-use sonomask::journal::{self, Verdict};
-use sonomask::oracle::{self, AnnotateParams};
-use sonomask::progress;
-use sonomask::train::inference::Predictor;
-use sonomask::train::{self, DeviceChoice};
-use sonomask::web::{self, Common, Token, annotate};
+use sonomask_data::dataset::Dataset;
+use sonomask_data::progress;
+use sonomask_deploy::maps::CoarseMaps;
+use sonomask_human::journal::{self, Verdict};
+use sonomask_human::oracle::{self, AnnotateParams};
+use sonomask_human::web::{self, Common, Token, annotate};
+use sonomask_train::inference::Predictor;
+use sonomask_train::{self as train, DeviceChoice};
 
 /// Draw the sector of a few clips by hand: the small, expensive HQ set.
 ///
@@ -118,10 +119,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let model = match &args.model {
         None => None,
-        Some(path) => Some(
+        Some(path) => Some(Box::new(
             Predictor::load(path, train::device(args.device)?)
                 .with_context(|| format!("loading --model {}", path.display()))?,
-        ),
+        ) as Box<dyn CoarseMaps + Send>),
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -163,7 +164,7 @@ fn run_oracle(args: Args) -> anyhow::Result<ExitCode> {
     let s = oracle::annotate(&data, &args.out, &params, &|| pb.inc(1))?;
     pb.finish_and_clear();
     eprintln!(
-        "drew {} clips (mean Dice vs truth {:.4}), {:.0} s of human time -> {}",
+        "drew {} clips (mean Dice vs truth {:.4}), {:.0} s of simulated human time -> {}",
         s.drawn,
         s.mean_dice,
         s.human_seconds,

@@ -2,9 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sonomask::dataset::Dataset;
-use sonomask::oracle::{self, CheckParams};
-use sonomask::progress;
+use sonomask_data::dataset::Dataset;
+use sonomask_data::progress;
+use sonomask_human::oracle::{self, CheckParams};
 
 /// Accept or reject each clip's weak label: the fast human check.
 ///
@@ -85,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     pb.finish_and_clear();
     eprintln!(
-        "{name}: checked {} clips ({} already decided): {} accepted, {} rejected, {} reviewer mistakes, {:.0} s of human time -> {}",
+        "{name}: checked {} clips ({} already decided): {} accepted, {} rejected, {} reviewer mistakes, {:.0} s of simulated human time -> {}",
         s.checked,
         s.already_decided,
         s.accepted,

@@ -1,24 +1,24 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use sonomask::dataset::Dataset;
-use sonomask::evaluate::Summary;
-use sonomask::experiment::config;
-use sonomask::experiment::shard::Shard;
-use sonomask::hil::qemu::{QemuLink, QemuOptions, default_firmware};
-use sonomask::hil::{self, HilConfig, Target};
-use sonomask::mask::MaskOptions;
-use sonomask::oracle::{AnnotateParams, CheckParams};
-use sonomask::quantize::{self, QuantizeConfig, QuantizeRequest};
-use sonomask::recipe::Recipe;
-use sonomask::synth::SynthConfig;
-use sonomask::train::DeviceChoice;
-use sonomask::train::model::ModelConfig;
-use sonomask::train::training::TrainingConfig;
-use sonomask::weak::{self, Method};
-use sonomask::{evaluate, progress, synth_io};
+use anyhow::{Context, bail};
 use sonomask_core::wire::Reply;
+use sonomask_data::dataset::Dataset;
+use sonomask_data::evaluate::Summary;
+use sonomask_data::synth::SynthConfig;
+use sonomask_data::weak::{self, Method};
+use sonomask_data::{evaluate, progress, synth_io};
+use sonomask_deploy::mask::MaskOptions;
+use sonomask_hil::qemu::{QemuLink, QemuOptions, default_firmware};
+use sonomask_hil::{self as hil, HilConfig, Target};
+use sonomask_human::oracle::{AnnotateParams, CheckParams};
+use sonomask_train::DeviceChoice;
+use sonomask_train::experiment::config;
+use sonomask_train::experiment::shard::Shard;
+use sonomask_train::model::ModelConfig;
+use sonomask_train::quantize::{self, QuantizeConfig, QuantizeRequest};
+use sonomask_train::recipe::Recipe;
+use sonomask_train::training::TrainingConfig;
 
 /// Run the main job on built-in defaults: the paper's method end to end.
 ///
@@ -104,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (&cfg, &data_dir, "synth pool"),
         (&test_cfg, &test_dir, "synth test"),
     ] {
-        super::synth::prepare_out(dir, true)?;
+        sonomask_data::dataset::prepare_out(dir, true)?;
         let pb = progress::bar(c.clips as u64, what);
         synth_io::write_dataset(c, dir, &|| pb.inc(1))?;
         pb.finish_and_clear();
@@ -215,8 +215,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     } else {
         let dir = args.out.join("realdata-masked");
-        let o = super::mask::mask_files(
-            &args.mask_model,
+        let o = sonomask_deploy::mask::batch::mask_files(
+            sonomask_deploy::mask::batch::ModelSource {
+                path: &args.mask_model,
+                pubkey: None,
+                require_signature: false,
+            },
             std::slice::from_ref(&args.realdata),
             &dir,
             MaskOptions {
@@ -225,17 +229,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 deid_header: true,
             },
             0.5,
-            None,
-            false,
         )
         .with_context(|| format!("masking {}", args.realdata.display()))?;
+        super::mask::print_outcome(&o, &dir);
+        if o.nothing_masked() {
+            bail!(
+                "masking {}: none of the {} input files could be masked",
+                args.realdata.display(),
+                o.files
+            );
+        }
         println!(
             "  real files in {} masked with {}: {} masked, {} failed closed (all black, listed in review-queue.json), {} skipped -> {} (before/after sheets in preview/)",
             args.realdata.display(),
             args.mask_model.display(),
             o.reports.len() - o.failed_closed(),
             o.failed_closed(),
-            o.skipped,
+            o.skipped.len(),
             dir.display()
         );
     }

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sonomask::dataset::Dataset;
-use sonomask::evaluate::{self, Summary};
+use sonomask_data::dataset::Dataset;
+use sonomask_data::evaluate::{self, Summary};
 
 /// Score keep masks against a dataset's ground truth.
 ///

@@ -3,12 +3,12 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::Context;
-use sonomask::experiment::config::{self, ExperimentConfig};
-use sonomask::experiment::error_chain;
-use sonomask::experiment::report::{self, Loaded, Report, Written};
-use sonomask::experiment::run::{self, Event, RunOptions, RunSummary};
-use sonomask::experiment::shard::Shard;
-use sonomask::progress;
+use sonomask_data::progress;
+use sonomask_train::experiment::config::{self, ExperimentConfig};
+use sonomask_train::experiment::error_chain;
+use sonomask_train::experiment::report::{self, Loaded, Report, Written};
+use sonomask_train::experiment::run::{self, Event, RunOptions, RunSummary};
+use sonomask_train::experiment::shard::Shard;
 
 /// Repeated-run experiments: arms × seeds, t-tests, report and plots.
 #[derive(clap::Subcommand, Debug)]
@@ -127,7 +127,7 @@ pub fn run_jobs(
         Event::Finished(r) => with_bar(&|b| {
             b.suspend(|| {
                 println!(
-                    "  {:<28} seed {:>3}: pixel accuracy {:.4}, Dice {:.4}, {:>6.1} s, {:>5.0} human s",
+                    "  {:<28} seed {:>3}: pixel accuracy {:.4}, Dice {:.4}, {:>6.1} s, {:>5.0} simulated human s",
                     r.arm,
                     r.seed,
                     r.metrics.pixel_accuracy,

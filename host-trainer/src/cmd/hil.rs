@@ -3,11 +3,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use sonomask::hil::client::Garble;
-use sonomask::hil::qemu::{QemuLink, QemuOptions, default_firmware};
-use sonomask::hil::{self, FrameRecord, HilConfig, Target};
-use sonomask::{dataset, model_file, progress};
 use sonomask_core::wire::{ModelStatus, Reply};
+use sonomask_data::{dataset, progress};
+use sonomask_deploy::model_file;
+use sonomask_hil::client::Garble;
+use sonomask_hil::qemu::{QemuLink, QemuOptions, default_firmware};
+use sonomask_hil::{self as hil, FrameRecord, HilConfig, Target};
 
 /// Hardware in the loop: stream frames to a device and check every byte.
 ///

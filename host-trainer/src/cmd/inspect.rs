@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonomask::model_file;
+use sonomask_deploy::model_file;
 
 /// Describe a model blob (.snmk) and check it the way the cart does.
 ///

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sonomask::model_file;
+use sonomask_deploy::model_file;
 
 /// Create an ed25519 signing key for model blobs.
 ///

@@ -1,16 +1,9 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use rayon::prelude::*;
-use serde::Serialize;
-use sonomask::dataset;
-use sonomask::mask::deid::UidMap;
-use sonomask::mask::{self, FileReport, MaskOptions, Masker, review_queue};
-use sonomask::model_file;
-use sonomask::progress;
-use sonomask::train::blob_inference::{self, EnginePredictor};
-use sonomask::train::inference;
+use anyhow::bail;
+use sonomask_deploy::mask::MaskOptions;
+use sonomask_deploy::mask::batch::{self, ModelSource, Outcome};
 
 /// Mask real files: keep the scan region(s), black out everything else.
 ///
@@ -74,40 +67,13 @@ pub struct Args {
     require_signature: bool,
 }
 
-/// A file that could not be masked.
-#[derive(Serialize)]
-struct Skipped {
-    input: PathBuf,
-    error: String,
-}
-
-/// OUTDIR/mask-report.json.
-#[derive(Serialize)]
-struct RunReport<'a> {
-    model: &'a Path,
-    deid_header: bool,
-    files: Vec<&'a FileReport>,
-    skipped: Vec<Skipped>,
-    masked: usize,
-    failed_closed: usize,
-    seconds: f64,
-}
-
-/// What a library caller (the demo) gets back.
-pub struct Outcome {
-    pub reports: Vec<FileReport>,
-    pub skipped: usize,
-}
-
-impl Outcome {
-    pub fn failed_closed(&self) -> usize {
-        self.reports.iter().filter(|r| r.failed_closed()).count()
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let outcome = mask_files(
-        &args.model,
+    let outcome = batch::mask_files(
+        ModelSource {
+            path: &args.model,
+            pubkey: args.pubkey.as_deref(),
+            require_signature: args.require_signature,
+        },
         &args.inputs,
         &args.out,
         MaskOptions {
@@ -116,10 +82,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             deid_header: args.deid_header,
         },
         args.keep_probability,
-        args.pubkey.as_deref(),
-        args.require_signature,
     )?;
-    Ok(if outcome.skipped > 0 {
+    print_outcome(&outcome, &args.out);
+    if outcome.nothing_masked() {
+        bail!("none of the {} input files could be masked", outcome.files);
+    }
+    Ok(if !outcome.skipped.is_empty() {
         ExitCode::from(1)
     } else if args.strict && outcome.failed_closed() > 0 {
         ExitCode::from(3)
@@ -128,110 +96,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The whole run: files in parallel, reports, review queue, summary.
-pub fn mask_files(
-    model_path: &Path,
-    inputs: &[PathBuf],
-    out: &Path,
-    opts: MaskOptions,
-    keep_probability: f64,
-    pubkey: Option<&Path>,
-    require_signature: bool,
-) -> anyhow::Result<Outcome> {
-    let t0 = std::time::Instant::now();
-    if !blob_inference::is_blob_file(model_path)? {
-        bail!(
-            "{}: not an int8 model blob (no SNMK magic); `sonomask quantize` makes one",
-            model_path.display()
-        );
+/// Per file, its outcome; then the totals and how to review failed clips.
+pub fn print_outcome(outcome: &Outcome, out: &std::path::Path) {
+    for s in &outcome.skipped {
+        eprintln!("skipped: {}", s.error);
     }
-    let keep_level = inference::keep_level(keep_probability)?;
-    let bytes =
-        std::fs::read(model_path).with_context(|| format!("reading {}", model_path.display()))?;
-    let key = model_file::read_verifying_key_if_given(pubkey)?;
-    let model = blob_inference::load_blob(
-        model_path,
-        &bytes,
-        model_file::signature_policy(key.as_ref(), require_signature),
-    )?;
-    let masker = Masker {
-        engine: EnginePredictor::new(model_path, &model)?,
-        keep_level,
-    };
-
-    let mut files = Vec::new();
-    for i in inputs {
-        super::ingest::collect(i, true, &mut files)?;
-    }
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let ids = review_queue::ingest_ids(&files);
-    let uids = UidMap::default();
-    let pb = progress::bar(files.len() as u64, "mask");
-    let results: Vec<_> = files
-        .par_iter()
-        .zip(&ids)
-        .map(|(f, id)| {
-            let r = mask::process_file(&masker, f, id, out, opts, &uids);
-            pb.inc(1);
-            r
-        })
-        .collect();
-    pb.finish_and_clear();
-
-    let mut reports = Vec::new();
-    let mut skipped = Vec::new();
-    for (f, r) in files.iter().zip(results) {
-        match r {
-            Ok(rep) => reports.push(rep),
-            Err(e) => {
-                eprintln!("skipped: {e}");
-                skipped.push(Skipped {
-                    input: f.clone(),
-                    error: e.to_string(),
-                });
-            }
-        }
-    }
-
-    // The review queue, with the rejected proposals beside it.
-    let failed: Vec<&FileReport> = reports.iter().filter(|r| r.failed_closed()).collect();
-    let queue = review_queue::build(
-        model_path,
-        out,
-        &failed
-            .iter()
-            .map(|r| {
-                (
-                    r.input.clone(),
-                    r.output.clone(),
-                    r.reason.clone().unwrap_or_default(),
-                )
-            })
-            .collect::<Vec<_>>(),
-    );
-    if !queue.items.is_empty() {
-        let dir = out.join("review");
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (item, r) in queue.items.iter().zip(&failed) {
-            let proposal = mask::keep_mask(r.proposal.as_ref(), r.width, r.height);
-            dataset::write_png(&item.proposal, &proposal)?;
-        }
-    }
-    dataset::write_json(&out.join("review-queue.json"), &queue)?;
-
-    let seconds = t0.elapsed().as_secs_f64();
-    let report = RunReport {
-        model: model_path,
-        deid_header: opts.deid_header,
-        files: reports.iter().collect(),
-        masked: reports.len() - failed.len(),
-        failed_closed: failed.len(),
-        skipped,
-        seconds,
-    };
-    dataset::write_json(&out.join("mask-report.json"), &report)?;
-
-    for r in &reports {
+    for r in &outcome.reports {
         match &r.reason {
             None => eprintln!(
                 "{} -> {} ({} frames, kept {:.1}%)",
@@ -247,24 +117,20 @@ pub fn mask_files(
             ),
         }
     }
-    let frames: usize = reports.iter().map(|r| r.frames).sum();
+    let frames: usize = outcome.reports.iter().map(|r| r.frames).sum();
     eprintln!(
-        "masked {} files ({frames} frames) in {seconds:.1} s: {} failed closed, {} skipped -> {}",
-        reports.len(),
-        failed.len(),
-        report.skipped.len(),
+        "masked {} files ({frames} frames) in {:.1} s: {} failed closed, {} skipped -> {}",
+        outcome.reports.len(),
+        outcome.seconds,
+        outcome.failed_closed(),
+        outcome.skipped.len(),
         out.display()
     );
-    if let Some(first) = queue.commands.first() {
+    if let Some(first) = outcome.queue.commands.first() {
         eprintln!(
             "review the failed clips ({}):\n  {first}\n  {}",
             out.join("review-queue.json").display(),
-            queue.commands.get(1).map_or("", |s| s.as_str())
+            outcome.queue.commands.get(1).map_or("", |s| s.as_str())
         );
     }
-    let skipped = report.skipped.len();
-    if reports.is_empty() && skipped > 0 {
-        bail!("none of the {} input files could be masked", files.len());
-    }
-    Ok(Outcome { reports, skipped })
 }

@@ -2,12 +2,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonomask::dataset::Dataset;
-use sonomask::model_file;
-use sonomask::progress;
-use sonomask::train::blob_inference::{self, EnginePredictor};
-use sonomask::train::inference::{self, CoarseMaps, PredictOptions, Predictor};
-use sonomask::train::{self, DeviceChoice};
+use sonomask_data::dataset::Dataset;
+use sonomask_data::progress;
+use sonomask_deploy::blob_inference::{self, EnginePredictor};
+use sonomask_deploy::maps::{self as inference, CoarseMaps, PredictOptions};
+use sonomask_deploy::model_file;
+use sonomask_train::inference::Predictor;
+use sonomask_train::{self as train, DeviceChoice};
 
 /// Predict keep masks with a trained network or an int8 model blob.
 ///

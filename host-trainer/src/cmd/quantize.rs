@@ -2,10 +2,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonomask::dataset::Dataset;
-use sonomask::model_file;
-use sonomask::progress;
-use sonomask::quantize::{self, QuantizeConfig, QuantizeRequest, calibrate::RangeMethod};
+use sonomask_data::dataset::Dataset;
+use sonomask_data::progress;
+use sonomask_deploy::model_file;
+use sonomask_train::quantize::{self, QuantizeConfig, QuantizeRequest, calibrate::RangeMethod};
 
 /// Quantise a trained network to an int8 model blob (.snmk) for the cart.
 ///

@@ -2,10 +2,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonomask::oracle::CheckParams;
-use sonomask::refine_loop::{self, Event, LoopConfig, Outcome, RoundReport};
-use sonomask::train::DeviceChoice;
-use sonomask::train::training::TrainingConfig;
+use sonomask_human::oracle::CheckParams;
+use sonomask_train::DeviceChoice;
+use sonomask_train::refine_loop::{self, Event, LoopConfig, Outcome, RoundReport};
+use sonomask_train::training::TrainingConfig;
 
 /// Iterative refinement: propose, check, grow the training set, retrain.
 ///

@@ -3,8 +3,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonomask::dataset::Dataset;
-use sonomask::web::{self, Common, Token, review};
+use sonomask_data::dataset::Dataset;
+use sonomask_human::web::{self, Common, Token, review};
 
 /// Review weak labels in the browser: one key per decision.
 ///

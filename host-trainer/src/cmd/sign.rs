@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sonomask::{dataset, model_file};
+use sonomask_data::dataset;
+use sonomask_deploy::model_file;
 
 /// Sign an existing model blob (.snmk) without requantising it.
 ///
@@ -39,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let signed = model_file::sign_file(&args.model, &args.key, &args.out)?;
     println!("{}", args.out.display());
     if let Some(path) = &args.slot {
-        let image = sonomask::hil::slot_image(&signed)?;
+        let image = sonomask_hil::slot_image(&signed)?;
         dataset::write_atomic(path, &image)?;
         println!("{}", path.display());
     }

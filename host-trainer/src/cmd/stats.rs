@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonomask::stats::{self, Alternative, Design};
+use sonomask_train::stats::{self, Alternative, Design};
 
 /// Statistics for comparing repeated runs.
 #[derive(clap::Subcommand, Debug)]

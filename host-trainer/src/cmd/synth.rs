@@ -1,10 +1,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use sonomask::progress;
-use sonomask::synth::{self, Layout, SynthConfig};
-use sonomask::synth_io;
+use anyhow::bail;
+use sonomask_data::synth::{self, Layout, SynthConfig};
+use sonomask_data::synth_io;
+use sonomask_data::{dataset, progress};
 
 /// Generate synthetic echo clips with exact ground truth.
 ///
@@ -48,35 +48,6 @@ pub struct Args {
     force: bool,
 }
 
-/// Refuses to write into a non-empty folder unless `force`, in which case
-/// the old dataset's clips and manifest are removed first.
-pub fn prepare_out(out: &std::path::Path, force: bool) -> anyhow::Result<()> {
-    if out.exists() {
-        let non_empty = std::fs::read_dir(out)
-            .with_context(|| format!("reading {}", out.display()))?
-            .next()
-            .is_some();
-        if non_empty {
-            if !force {
-                bail!("{} is not empty; pass --force to replace it", out.display());
-            }
-            for name in ["clips", "manifest.json"] {
-                let p = out.join(name);
-                if p.is_dir() {
-                    std::fs::remove_dir_all(&p)
-                } else if p.exists() {
-                    std::fs::remove_file(&p)
-                } else {
-                    Ok(())
-                }
-                .with_context(|| format!("removing {}", p.display()))?;
-            }
-        }
-    }
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    Ok(())
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.clips == 0 || args.frames == 0 {
         bail!("--clips and --frames must be at least 1");
@@ -84,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.layouts.is_empty() {
         bail!("--layouts must name at least one layout");
     }
-    prepare_out(&args.out, args.force)?;
+    dataset::prepare_out(&args.out, args.force)?;
     let cfg = SynthConfig {
         seed: args.seed,
         clips: args.clips,
@@ -117,6 +88,6 @@ pub fn write_preview(cfg: &SynthConfig, path: &std::path::Path) -> anyhow::Resul
         .collect();
     let refs: Vec<_> = clips.iter().collect();
     let sheet = synth::contact_sheet(&refs, 5, 320);
-    sonomask::dataset::write_png(path, &sheet)?;
+    sonomask_data::dataset::write_png(path, &sheet)?;
     Ok(())
 }

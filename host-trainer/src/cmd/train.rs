@@ -2,9 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonomask::dataset::Dataset;
-use sonomask::train::training::{self, TrainRequest, TrainingConfig};
-use sonomask::train::{DeviceChoice, model};
+use sonomask_data::dataset::Dataset;
+use sonomask_train::training::{self, TrainRequest, TrainingConfig};
+use sonomask_train::{DeviceChoice, model};
 
 /// Train the sector network on labelled clips (burn, BCE + soft Dice, Adam).
 ///

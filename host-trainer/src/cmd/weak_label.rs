@@ -2,9 +2,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonomask::dataset::{self, Dataset};
-use sonomask::progress;
-use sonomask::weak::{self, Method};
+use sonomask_data::dataset::{self, Dataset};
+use sonomask_data::progress;
+use sonomask_data::weak::{self, Method};
 
 /// Label the sector of every clip with a cheap automatic algorithm.
 ///

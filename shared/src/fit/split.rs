@@ -9,10 +9,11 @@
 //! whose arcs are lowest mid-pane), the row where it is narrowest (a bridge
 //! between fan and strip) and the row where its width jumps most (the top of
 //! a strip). A column cut is a seam: each side is fitted in its own
-//! [`Window`](super::Window), the cut acting as a frame edge, so a pane comes out as a fan
-//! clipped there, just as dual screens draw it. A row cut separates two
-//! regions stacked one above the other: each keeps the whole window, and
-//! the boundary samples along the cut (an artefact of the cut) are dropped.
+//! [`Window`](super::label::Window), the cut acting as a frame edge, so a
+//! pane comes out as a fan clipped there, just as dual screens draw it. A
+//! row cut separates two regions stacked one above the other: each keeps
+//! the whole window, and the boundary samples along the cut (an artefact of
+//! the cut) are dropped.
 //! Panes side by side are about equally tall, so a column cut must leave
 //! parts of similar height. The cut whose two regions explain the component
 //! best is kept if it beats the single region by [`SPLIT_GAIN`].
@@ -26,7 +27,10 @@
 //! Only poorly explained components pay for this, so a plain sector costs
 //! nothing extra on the cart.
 
-use super::{Component, FitOptions, FitScratch, MemberCounts, fit_component, iou, is_member};
+use super::candidates::fit_component;
+use super::label::{Component, is_member};
+use super::score::{MemberCounts, iou};
+use super::{FitOptions, FitScratch};
 use crate::geometry::{Fan, Rect, Region};
 
 /// A component whose best single region has an IoU below this is tried cut.

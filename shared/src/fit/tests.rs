@@ -1,6 +1,10 @@
 //! Round trips, robustness and bad-input tests of the map fits.
 extern crate std;
+use super::mode::{MODE_CANDIDATES, from_order_key, mode_1d, order_key};
+use super::ransac::capped_sum;
+use super::score::{MemberCounts, iou, iou_scan};
 use super::*;
+use crate::geometry::Rect;
 use crate::metrics::{boundary_scratch_len, mean_boundary_distance};
 use std::vec;
 use std::vec::Vec;

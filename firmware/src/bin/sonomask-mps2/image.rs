@@ -12,8 +12,7 @@ use panic_semihosting as _;
 
 use sonomask_core::blob::SignaturePolicy;
 use sonomask_firmware::board::{
-    ARENA_BYTES, FPGAIO_ADDR, FRAME_BUFFER_BYTES, MAX_FIT_LABELS, MAX_MAP_PIXELS, MODEL_SLOT_ADDR,
-    MODEL_SLOT_LEN, UART0_ADDR,
+    FPGAIO_ADDR, FRAME_BUFFER_BYTES, MODEL_SLOT_ADDR, MODEL_SLOT_LEN, UART0_ADDR, WORKSPACE,
 };
 use sonomask_firmware::{Config, Device, Event, Pipeline, Probe, Stage, Workspace, load_model};
 
@@ -21,13 +20,14 @@ use crate::hostlink::{self, HostFile, HostLink};
 use crate::uart::CmsdkUart;
 
 static mut FRAME: [u8; FRAME_BUFFER_BYTES] = [0; FRAME_BUFFER_BYTES];
-static mut ARENA: [u8; ARENA_BYTES] = [0; ARENA_BYTES];
-static mut INPUT: [i8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
-static mut LOGITS: [i8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
-static mut MAP: [u8; MAX_MAP_PIXELS] = [0; MAX_MAP_PIXELS];
-static mut LABELS: [u32; MAX_FIT_LABELS] = [0; MAX_FIT_LABELS];
-// fit::scratch_len: 4 w + 2 h boundary samples; 1024 covers any map here.
-static mut POINTS: [(f32, f32); 1024] = [(0.0, 0.0); 1024];
+// The workspace, sized by `board::WORKSPACE` (the host reference
+// allocates the same).
+static mut ARENA: [u8; WORKSPACE.arena] = [0; WORKSPACE.arena];
+static mut INPUT: [i8; WORKSPACE.input] = [0; WORKSPACE.input];
+static mut LOGITS: [i8; WORKSPACE.logits] = [0; WORKSPACE.logits];
+static mut MAP: [u8; WORKSPACE.map] = [0; WORKSPACE.map];
+static mut LABELS: [u32; WORKSPACE.labels] = [0; WORKSPACE.labels];
+static mut POINTS: [(f32, f32); WORKSPACE.points] = [(0.0, 0.0); WORKSPACE.points];
 
 /// LED0 of the FPGA IO block: the fault line.
 struct FaultLed;

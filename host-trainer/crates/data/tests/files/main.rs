@@ -1,0 +1,13 @@
+//! Real files through the data side, one test binary: every codec and
+//! photometric interpretation ([`codecs`]) and the weak labelers on real
+//! scanner frames ([`realdata`]).
+
+mod codecs;
+mod realdata;
+
+use std::path::PathBuf;
+
+/// The workspace root (fixtures live in its `tests/data`).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}

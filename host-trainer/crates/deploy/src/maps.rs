@@ -1,0 +1,250 @@
+//! From a network's coarse probability maps to keep masks: the shared
+//! geometry fit, rasterisation and the `predict` outputs, for any network
+//! that makes maps ([`CoarseMaps`]).
+//!
+//! Per clip: up to [`MAX_FRAMES`] evenly spaced frames are area-averaged to
+//! the network input, their sigmoid maps averaged (moving speckle averages
+//! out, the sector does not), scaled to a 0..=255 map, fitted with
+//! [`sonomask_core::fit::fit_regions_from_map`] (threshold 128 ⇔ p ≥ 0.5)
+//! and rasterised at full resolution. If the fit fails the mask is all
+//! black: fail closed, a mask that keeps nothing cannot leak.
+//!
+//! The map comes from a [`CoarseMaps`]: the float network (burn, in
+//! `sonomask-train`), or the int8 engine ([`crate::blob_inference`]); the
+//! rest is shared.
+
+use std::path::{Path, PathBuf};
+
+use image::GrayImage;
+use serde::Serialize;
+use sonomask_core::fit::{FitError, FitOptions};
+use sonomask_data::dataset::{self, ClipEntry, Dataset, DatasetError};
+use sonomask_data::frames;
+
+use crate::DeployError;
+
+/// Frames per clip whose probabilities are averaged.
+pub const MAX_FRAMES: usize = 8;
+
+/// The default keep level of the 0..=255 map: p ≥ 0.5.
+pub const DEFAULT_KEEP_LEVEL: u8 = 128;
+
+/// The map level for keep probability `p` in (0, 1]: map pixels at or above
+/// it feed the fit. Choose `p` on a validation set, never the test set.
+pub fn keep_level(p: f64) -> Result<u8, DeployError> {
+    if !(p > 0.0 && p <= 1.0) {
+        return Err(DeployError::Config(format!(
+            "keep probability must be in (0, 1], got {p}"
+        )));
+    }
+    Ok((p * 255.0).round().clamp(1.0, 255.0) as u8)
+}
+
+/// A 0..=255 map of probabilities (255 ⇔ p = 1), rounded.
+pub fn probability_to_u8(prob: &[f32]) -> Vec<u8> {
+    prob.iter()
+        .map(|&p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect()
+}
+
+/// The fit options that turn a `map_w × map_h` 0..=255 probability map
+/// covering the whole frame into regions of a `full_w × full_h` frame.
+pub fn map_fit_options(
+    map_w: usize,
+    map_h: usize,
+    full_w: u32,
+    full_h: u32,
+    keep_level: u8,
+) -> Result<FitOptions, FitError> {
+    let (fw, fh) = (
+        u16::try_from(full_w).map_err(|_| FitError::BadParameter)?,
+        u16::try_from(full_h).map_err(|_| FitError::BadParameter)?,
+    );
+    Ok(FitOptions {
+        threshold: keep_level,
+        ..FitOptions::upscaled(map_w, map_h, fw, fh)
+    })
+}
+
+/// The scan regions the shared fit finds in a coarse map (see
+/// [`map_fit_options`]); [`mask_from_map`] rasterises exactly these.
+pub fn regions_from_map(
+    map: &[u8],
+    map_w: usize,
+    map_h: usize,
+    full_w: u32,
+    full_h: u32,
+    keep_level: u8,
+) -> Result<sonomask_core::Regions, FitError> {
+    let opts = map_fit_options(map_w, map_h, full_w, full_h, keep_level)?;
+    sonomask_data::weak::fit_regions(map, map_w, map_h, &opts)
+}
+
+/// Fits regions to a `map_w × map_h` 0..=255 probability map covering the
+/// whole frame and rasterises them at `full_w × full_h` (255 = keep).
+pub fn mask_from_map(
+    map: &[u8],
+    map_w: usize,
+    map_h: usize,
+    full_w: u32,
+    full_h: u32,
+    keep_level: u8,
+) -> Result<GrayImage, FitError> {
+    let opts = map_fit_options(map_w, map_h, full_w, full_h, keep_level)?;
+    sonomask_data::weak::fit_mask(map, map_w, map_h, &opts)
+}
+
+/// The outcome for one clip.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClipPrediction {
+    pub clip: String,
+    /// Frames averaged.
+    pub frames: usize,
+    /// Fraction of the coarse map with p ≥ 0.5.
+    pub coarse_keep: f64,
+    /// Why the fit failed (the mask is then all black).
+    pub fit_error: Option<String>,
+}
+
+/// Loads up to [`MAX_FRAMES`] frames of a clip as network inputs.
+pub fn clip_inputs(
+    data: &Dataset,
+    entry: &ClipEntry,
+    w: usize,
+    h: usize,
+) -> Result<Vec<Vec<f32>>, DatasetError> {
+    frames::spread_frames(entry.frames, MAX_FRAMES)
+        .into_iter()
+        .map(|i| {
+            Ok(frames::frame_to_input(
+                &frames::load_frame_luma(data, entry, i)?,
+                w,
+                h,
+            ))
+        })
+        .collect()
+}
+
+/// A network that turns clips into coarse probability maps: the float
+/// network (burn, `sonomask-train`'s `Predictor`) or the int8 engine running
+/// a blob ([`crate::blob_inference::EnginePredictor`]). Everything after the map —
+/// fit, rasterisation, files — is the same code for both.
+pub trait CoarseMaps: Sync {
+    /// Size `(w, h)` of the maps.
+    fn map_size(&self) -> (usize, usize);
+
+    /// For each clip of `clips`, its `w × h` 0..=255 probability map
+    /// (128 ⇔ p = 0.5) averaged over up to [`MAX_FRAMES`] evenly spaced
+    /// frames, and the number of frames averaged.
+    fn clip_maps(
+        &self,
+        data: &Dataset,
+        clips: &[ClipEntry],
+    ) -> Result<Vec<(Vec<u8>, usize)>, DeployError>;
+}
+
+/// One clip's keep mask at full resolution from its coarse map (fit at
+/// `keep_level`), and the outcome.
+pub fn mask_for_map(
+    entry: &ClipEntry,
+    map: &[u8],
+    (w, h): (usize, usize),
+    frames: usize,
+    keep_level: u8,
+) -> (GrayImage, ClipPrediction) {
+    let keep = map.iter().filter(|&&v| v >= 128).count() as f64 / map.len().max(1) as f64;
+    let (mask, fit_error) = match mask_from_map(map, w, h, entry.width, entry.height, keep_level) {
+        Ok(m) => (m, None),
+        Err(e) => (
+            GrayImage::new(entry.width, entry.height),
+            Some(e.to_string()),
+        ),
+    };
+    (
+        mask,
+        ClipPrediction {
+            clip: entry.id.clone(),
+            frames,
+            coarse_keep: keep,
+            fit_error,
+        },
+    )
+}
+
+/// How `predict_dataset` turns maps into masks and what else it writes.
+#[derive(Clone, Debug)]
+pub struct PredictOptions {
+    /// Map level (see [`keep_level`]) at or above which pixels feed the fit.
+    pub keep_level: u8,
+    /// Also write each clip's coarse probability map (the fit's input,
+    /// 255 ⇔ p = 1) as `maps/<clip-id>.png`: what to look at when a mask is
+    /// wrong.
+    pub maps: Option<PathBuf>,
+}
+
+impl Default for PredictOptions {
+    fn default() -> Self {
+        Self {
+            keep_level: DEFAULT_KEEP_LEVEL,
+            maps: None,
+        }
+    }
+}
+
+/// What `predict_dataset` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct PredictSummary {
+    pub model: PathBuf,
+    pub data: PathBuf,
+    /// `float` (a burn checkpoint) or `int8` (a blob on the shared engine).
+    pub engine: String,
+    pub clips: Vec<ClipPrediction>,
+    pub failed_fits: usize,
+}
+
+/// Predicts every clip of `data` with `net` and writes `out/<clip-id>.png`
+/// (each atomically) plus `out/predict.json`. `on_clip` is called per clip.
+pub fn predict_dataset(
+    net: &dyn CoarseMaps,
+    engine: &str,
+    model_path: &Path,
+    data: &Dataset,
+    out: &Path,
+    options: &PredictOptions,
+    on_clip: &(dyn Fn(&ClipPrediction) + Sync),
+) -> Result<PredictSummary, DeployError> {
+    for dir in std::iter::once(out).chain(options.maps.as_deref()) {
+        std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let (w, h) = net.map_size();
+    let mut clips = Vec::with_capacity(data.clips().len());
+    // Bounded memory: a chunk of clips at a time.
+    for chunk in data.clips().chunks(16) {
+        let maps = net.clip_maps(data, chunk)?;
+        for (entry, (map, frames)) in chunk.iter().zip(&maps) {
+            let (mask, outcome) = mask_for_map(entry, map, (w, h), *frames, options.keep_level);
+            dataset::write_png(&out.join(format!("{}.png", entry.id)), &mask)?;
+            if let Some(dir) = &options.maps {
+                let coarse =
+                    GrayImage::from_raw(w as u32, h as u32, map.clone()).ok_or_else(|| {
+                        DeployError::Config(format!("a map of {} bytes is not {w}×{h}", map.len()))
+                    })?;
+                dataset::write_png(&dir.join(format!("{}.png", entry.id)), &coarse)?;
+            }
+            on_clip(&outcome);
+            clips.push(outcome);
+        }
+    }
+    let summary = PredictSummary {
+        model: model_path.to_path_buf(),
+        data: data.root().to_path_buf(),
+        engine: engine.to_string(),
+        failed_fits: clips.iter().filter(|c| c.fit_error.is_some()).count(),
+        clips,
+    };
+    dataset::write_json(&out.join("predict.json"), &summary)?;
+    Ok(summary)
+}

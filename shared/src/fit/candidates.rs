@@ -1,0 +1,198 @@
+//! One component's region: the rectangle and every fan candidate fitted to
+//! it, scored against it, best kept.
+//!
+//! Steps 3 to 5 of the fit (see the [module documentation](super)): the
+//! driver that ties the boundary samples, the fan and rectangle fits and
+//! the IoU score together for each component (and for each part of a cut,
+//! [`split`](super::split)).
+
+use super::boundary::{BOTTOM, LEFT, RIGHT, TOP, extract_boundary};
+use super::fan::{FanInput, FrameInfo, finish_fan};
+use super::label::Component;
+use super::ransac::{Line, ransac_circle, ransac_line};
+use super::rect::fit_rect;
+use super::rng::{GOLDEN, Rng};
+use super::score::{MemberCounts, iou};
+use super::{EdgePoints, FitError, FitOptions, FitScratch, MIN_FAN_OPENING};
+use crate::geometry::{Fan, MAX_EDGE_ANGLE, Rect, Region};
+
+/// A side line within this angle (radians) of the vertical may be a cut
+/// side (of a clipped fan or a rectangle) rather than a fan edge.
+const VERTICAL_SIDE: f32 = 0.05;
+/// IoU a fan cut at a vertical side must gain over the other candidates.
+const CUT_FAN_MARGIN: f32 = 0.01;
+
+/// Fits the rectangle and fan candidates to component `c` and keeps the one
+/// that agrees best with it (IoU; the rectangle wins ties).
+///
+/// Fan candidates: the apex where the two edge lines meet; and, when the
+/// component touches a side of the frame (a wide sector cut by the image
+/// area can hide one or both edges), apexes at the centre of the far-field
+/// or the inner arc — projected onto whichever edge line is visible, or on
+/// its own — with a hidden edge placed just beyond the samples on its side.
+pub(super) fn fit_component(
+    map: &[u8],
+    w: usize,
+    h: usize,
+    c: &Component,
+    opts: &FitOptions,
+    scratch: &mut FitScratch<'_>,
+    k: usize,
+) -> Result<(Region, f32), FitError> {
+    let (labels, counts) = scratch.labels.split_at_mut(w * h);
+    let counts = MemberCounts::fill(labels, c, w, counts);
+    let labels = &*labels;
+    let b = extract_boundary(map, w, h, labels, c, opts, scratch.points);
+    let p = &scratch.points[..];
+    let edges = EdgePoints {
+        left: b.edge(p, LEFT),
+        right: b.edge(p, RIGHT),
+        arc: b.edge(p, BOTTOM),
+        top: b.edge(p, TOP),
+    };
+    let win = c.win.rect(w, h, opts);
+    let frame = FrameInfo {
+        border_left: b.border(p, LEFT),
+        border_right: b.border(p, RIGHT),
+        border_bottom: b.border(p, BOTTOM),
+        x0: win.x0,
+        x1: win.x1,
+        column: opts.scale_x,
+    };
+    let tol = opts.tolerance();
+    let mut rng = Rng(opts.seed.wrapping_add((k as u64).wrapping_mul(GOLDEN)));
+
+    // A hidden edge: just beyond the edge and border samples on its side.
+    let hidden_edge = |apex: (f32, f32), right: bool| {
+        let (pts, border, out) = if right {
+            (edges.right, frame.border_right, tol)
+        } else {
+            (edges.left, frame.border_left, -tol)
+        };
+        // Samples next to the apex have no usable direction.
+        let angles = pts
+            .iter()
+            .chain(border)
+            .filter(|&&q| q.1 - apex.1 > 4.0 * tol)
+            .map(|&q| libm::atan2f(q.0 + out - apex.0, q.1 - apex.1));
+        let a = if right {
+            angles.fold(-MAX_EDGE_ANGLE, f32::max)
+        } else {
+            angles.fold(MAX_EDGE_ANGLE, f32::min)
+        };
+        Line::at(apex, a.clamp(-MAX_EDGE_ANGLE, MAX_EDGE_ANGLE))
+    };
+
+    let score = |r: &Region, could_win: &dyn Fn(f32) -> bool| {
+        iou(
+            core::slice::from_ref(r),
+            labels,
+            &counts,
+            c,
+            w,
+            opts,
+            could_win,
+        )
+    };
+    // The rectangle's score gets a small bonus so a fan must beat it.
+    let rows = EdgePoints {
+        left: &edges.left[..b.rows[LEFT]],
+        right: &edges.right[..b.rows[RIGHT]],
+        ..edges
+    };
+    let rect = fit_rect(&rows, &b, tol, &win, &mut rng).ok();
+    let mut best = rect.map(|r| (score(&Region::Rect(r), &|_| true) + 1e-3, Region::Rect(r)));
+    let left = ransac_line(edges.left, tol, &mut rng);
+    let right = ransac_line(edges.right, tol, &mut rng);
+    // A fan cut by a straight vertical side (the frame border, or the pane
+    // of a dual screen) shows a vertical side line instead of an edge: it
+    // is also located from its arcs, with hidden edges, and cut where the
+    // rectangle found that side as well as by the window.
+    let vertical = |l: Option<Line>| l.is_some_and(|l| l.angle().abs() < VERTICAL_SIDE);
+    let (cut_left, cut_right) = (vertical(left), vertical(right));
+    let side_cut = rect.filter(|_| cut_left || cut_right).map(|r| Rect {
+        x0: if cut_left { r.x0.max(win.x0) } else { win.x0 },
+        x1: if cut_right { r.x1.min(win.x1) } else { win.x1 },
+        ..win
+    });
+    let mut first_err = None;
+    let mut consider = |fan: Result<Fan, FitError>| match fan {
+        // Parallel sides in disguise (a rectangle seen as a far-apex fan):
+        // no probe opens this little, and the cart rejects such a fan.
+        Ok(f) if f.opening() < MIN_FAN_OPENING => {
+            first_err.get_or_insert(FitError::NoFit);
+        }
+        Ok(mut f) => {
+            if exceeds(&f, &win) {
+                f.clip = Some(win);
+            }
+            // The cut fan is the more flexible shape: it must win clearly.
+            let cut = side_cut.map(|c| (Fan { clip: Some(c), ..f }, CUT_FAN_MARGIN));
+            for (f, margin) in core::iter::once((f, 0.0)).chain(cut) {
+                // The same `s > bs` test as below, on the bound.
+                let bs = best.map(|(bs, _)| bs);
+                let could_win = |bound: f32| bs.is_none_or(|bs| bound - margin > bs);
+                let s = score(&Region::Fan(f), &could_win) - margin;
+                if best.is_none_or(|(bs, _)| s > bs) {
+                    best = Some((s, Region::Fan(f)));
+                }
+            }
+        }
+        Err(e) => {
+            first_err.get_or_insert(e);
+        }
+    };
+
+    let input = FanInput {
+        edges: &edges,
+        tol,
+        frame: Some(&frame),
+    };
+    if let (Some(l), Some(r)) = (left, right) {
+        let apex = l.intersect(&r).ok_or(FitError::NoFit);
+        consider(apex.and_then(|a| finish_fan(&input, &mut rng, a, &l, &r)));
+    } else {
+        consider(Err(FitError::TooFewPoints));
+    }
+    if b.clipped[LEFT] > 0 || b.clipped[RIGHT] > 0 || side_cut.is_some() {
+        for arc in [edges.arc, edges.top] {
+            let Some(centre) = ransac_circle(arc, tol, &mut rng) else {
+                continue;
+            };
+            if let Some(l) = left {
+                let apex = l.project(centre);
+                let r = hidden_edge(apex, true);
+                consider(finish_fan(&input, &mut rng, apex, &l, &r));
+            }
+            if let Some(r) = right {
+                let apex = r.project(centre);
+                let l = hidden_edge(apex, false);
+                consider(finish_fan(&input, &mut rng, apex, &l, &r));
+            }
+            let (l, r) = (hidden_edge(centre, false), hidden_edge(centre, true));
+            consider(finish_fan(&input, &mut rng, centre, &l, &r));
+        }
+    }
+    match best {
+        Some((s, region)) => Ok((region, s)),
+        None => Err(first_err.unwrap_or(FitError::NoFit)),
+    }
+}
+
+/// Whether any part of the fan lies outside `win`.
+fn exceeds(f: &Fan, win: &Rect) -> bool {
+    let (sl, cl) = (libm::sinf(f.angle_left), libm::cosf(f.angle_left));
+    let (sr, cr) = (libm::sinf(f.angle_right), libm::cosf(f.angle_right));
+    let left = f.apex_x + f.r_outer * sl.min(0.0);
+    let right = f.apex_x + f.r_outer * sr.max(0.0);
+    let bottom = if f.angle_left <= 0.0 && f.angle_right >= 0.0 {
+        f.apex_y + f.r_outer
+    } else {
+        f.apex_y + f.r_outer * cl.max(cr)
+    };
+    let top = match f.flat_top {
+        Some(t) => t.max(f.apex_y),
+        None => f.apex_y + f.r_inner * cl.min(cr),
+    };
+    left < win.x0 || right > win.x1 || top < win.y0 || bottom > win.y1
+}
