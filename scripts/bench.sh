@@ -76,7 +76,7 @@ show() {
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 log "building (release): sonomask, its examples and benches"
-cargo build --release -q -p sonomask -p sonomask-deploy -p sonomask-data -p sonomask-tract-graphs --bins --examples --benches
+cargo build --release -q -p sonomask -p sonomask-mask -p sonomask-data -p sonomask-tract-graphs --bins --examples --benches
 S="$TD/release/sonomask"
 
 # --- machine ------------------------------------------------------------
@@ -218,7 +218,7 @@ emit ""
 if [ -d ../shared/realdata ]; then
     MT=("$TD/release/examples/mask_throughput" --model "$MODEL" --reps "$MASK_REPS" --json "$WORK/mask.json")
     run_to "$WORK/mask.txt" "${MT[@]}"
-    emit "Command: \`cargo run --release -p sonomask-deploy --example mask_throughput -- --model $MODEL --reps $MASK_REPS\`"
+    emit "Command: \`cargo run --release -p sonomask-mask --example mask_throughput -- --model $MODEL --reps $MASK_REPS\`"
     emit "(the 27-frame and 30-frame cines of \`../shared/realdata\`; best of the reps;"
     emit "decode = open + codec + colour conversion, mask = int8 model on every frame + fit +"
     emit "checks + masking the stored samples, encode = the output DICOM in memory; rayon on"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate host-trainer/crates/deploy/src/mask/deid_table.rs.
+"""Generate host-trainer/crates/mask/src/deid_table.rs.
 
 The table is PS3.15 Annex E, Table E.1-1 (Basic Application Level
 Confidentiality Profile), read from the machine-readable copy of the DICOM
@@ -15,7 +15,7 @@ That JSON is not kept in this repository; fetch it and pass its path:
     git -C dicom-standard show 7f4749d:standard/confidentiality_profile_attributes.json \\
         > confidentiality_profile_attributes.json
     python3 scripts/gen_deid_table.py confidentiality_profile_attributes.json \\
-        host-trainer/crates/deploy/src/mask/deid_table.rs
+        host-trainer/crates/mask/src/deid_table.rs
 
 The output is already laid out as `rustfmt --edition 2024` (default
 settings) lays it out, so it needs no formatting pass. The rows whose tag is
@@ -132,7 +132,7 @@ def main() -> None:
         f"{SOURCE_REPO}'s {SOURCE_PATH} (commit {SOURCE_COMMIT}, {SOURCE_DATE}).",
         epilog="example: python3 scripts/gen_deid_table.py "
         "confidentiality_profile_attributes.json "
-        "host-trainer/crates/deploy/src/mask/deid_table.rs",
+        "host-trainer/crates/mask/src/deid_table.rs",
     )
     p.add_argument("json", help=f"{SOURCE_PATH} from {SOURCE_REPO} at commit {SOURCE_COMMIT}")
     p.add_argument("output", nargs="?", help="the .rs file to write (default: stdout)")

@@ -1,9 +1,10 @@
 //! Logging shim: `debug!`, `info!`, `warn!` and `error!` forward to defmt
 //! (feature `defmt`, the board image), to the `log` facade (feature `log`,
 //! the simulated device on the host) or to nothing, so host tests run
-//! without either. Arguments must be primitives or `&str` (defmt and `log`
-//! format other types differently); faults are logged by
-//! [`crate::fault_name`].
+//! without either. Arguments must be primitives, `&str`, or types with both
+//! `Display` (for `log`) and `defmt::Format` (for defmt): a fault
+//! ([`crate::Fault`]) is logged whole, its inner error included, since
+//! sonomask-core derives `defmt::Format` under its `defmt` feature.
 #![macro_use]
 #![allow(unused_macros)]
 

@@ -189,7 +189,7 @@ impl<'m, 'w, P: OutputPin> Pipeline<'m, 'w, P> {
             }
         });
         if let Err(f) = &model {
-            warn!("model unusable: {}", crate::fault_name(f));
+            warn!("model unusable: {}", f);
         }
         let _ = pin.set_high();
         Self {
@@ -315,7 +315,7 @@ impl<'m, 'w, P: OutputPin> Pipeline<'m, 'w, P> {
         match fault {
             Some(f) => {
                 if self.fault.is_none() {
-                    warn!("fault line raised: {}", crate::fault_name(&f));
+                    warn!("fault line raised: {}", f);
                 }
                 self.last = None;
                 let _ = self.pin.set_high();

@@ -90,6 +90,7 @@ pub enum SignaturePolicy<'k> {
 /// Serialisable so the cart can report it over the wire protocol
 /// ([`crate::wire`]); variants may only be appended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum BlobError {
     /// The first four bytes are not `b"SNMK"`.
     BadMagic,
@@ -160,6 +161,7 @@ impl From<GraphError> for BlobError {
 
 /// Why a blob could not be written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum EncodeError {
     /// The output buffer is too small (see [`encoded_len`]).
     BufferTooSmall,
@@ -207,13 +209,16 @@ impl core::error::Error for EncodeError {
 pub struct ModelDesc<'a> {
     /// Short architecture name (at most [`MAX_ARCH_LEN`] bytes).
     pub arch: &'a str,
+    /// Shape of the network's input (the thumbnail: one channel of luma).
     pub input_shape: Shape,
+    /// Grid the input luma (`real = luma / 255`) is quantised onto.
     pub input_quant: QuantParams,
     /// Hash of the training configuration that made the weights.
     pub provenance: [u8; 32],
     /// Arena to declare: `None` for the plan's figure, or a larger budget
     /// the firmware should reserve (room for a later, hungrier planner).
     pub arena_bytes: Option<u32>,
+    /// The graph, in execution order (op `i` writes tensor `i + 1`).
     pub ops: &'a [Op<'a>],
 }
 

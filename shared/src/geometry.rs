@@ -26,13 +26,19 @@ pub const MAX_EDGE_ANGLE: f32 = 1.45;
 /// An axis-aligned rectangle in pixel-edge coordinates (`x0 <= x < x1`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rect {
+    /// Left edge (inclusive), in pixels.
     pub x0: f32,
+    /// Top edge (inclusive), in pixels.
     pub y0: f32,
+    /// Right edge (exclusive), in pixels; > `x0` to be valid.
     pub x1: f32,
+    /// Bottom edge (exclusive), in pixels; > `y0` to be valid.
     pub y1: f32,
 }
 
 impl Rect {
+    /// The rectangle `[x0, x1) × [y0, y1)` (not checked; see
+    /// [`Region::is_valid`]).
     pub const fn new(x0: f32, y0: f32, x1: f32, y1: f32) -> Self {
         Self { x0, y0, x1, y1 }
     }
@@ -42,10 +48,12 @@ impl Rect {
         x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
     }
 
+    /// `x1 - x0`, in pixels.
     pub fn width(&self) -> f32 {
         self.x1 - self.x0
     }
 
+    /// `y1 - y0`, in pixels.
     pub fn height(&self) -> f32 {
         self.y1 - self.y0
     }
@@ -71,7 +79,10 @@ impl Rect {
 /// face radius.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fan {
+    /// `x` of the apex, where the two edges meet (may lie outside the
+    /// frame), in pixels.
     pub apex_x: f32,
+    /// `y` of the apex, in pixels; above the image for a curvilinear probe.
     pub apex_y: f32,
     /// Left edge angle (radians from +y, negative = left of the apex).
     pub angle_left: f32,
@@ -202,7 +213,9 @@ impl Fan {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", try_from = "RegionRepr")]
 pub enum Region {
+    /// A sector: phased-array and curvilinear probes.
     Fan(Fan),
+    /// A rectangle: linear probes, M-mode and spectral Doppler strips.
     Rect(Rect),
 }
 
@@ -261,6 +274,7 @@ impl TryFrom<RegionRepr> for Region {
 }
 
 impl Region {
+    /// Whether the point `(x, y)`, in pixel-edge coordinates, lies inside.
     pub fn contains(&self, x: f32, y: f32) -> bool {
         match self {
             Region::Fan(f) => f.contains(x, y),
@@ -268,6 +282,8 @@ impl Region {
         }
     }
 
+    /// Whether the parameters describe a drawable region: see
+    /// [`Fan::is_valid`]; a rectangle needs finite edges and a positive area.
     pub fn is_valid(&self) -> bool {
         match self {
             Region::Fan(f) => f.is_valid(),
@@ -462,7 +478,7 @@ impl RowTest {
     /// `dx / dy` (`dy > 0`) and `dx² + dy²` on either side of `dx = 0` are
     /// monotone in `i` under round-to-nearest, so each condition of the test
     /// holds on an interval (the inner radius: off an interval), and each
-    /// interval's ends are found by [`first_true`] with the same operations
+    /// interval's ends are found by `first_true` with the same operations
     /// as `contains`, walking from a closed-form guess that only sets the
     /// cost (a few tests per row instead of one per pixel).
     // `!(a < b)` on purpose: the negations of `contains`' own comparisons,
@@ -542,15 +558,20 @@ fn first_true(lo: usize, hi: usize, guess: f32, pred: impl Fn(usize) -> bool) ->
 /// A half-open run of kept pixels `[start, end)` on one row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
+    /// First kept column.
     pub start: u16,
+    /// One past the last kept column.
     pub end: u16,
 }
 
 impl Span {
+    /// Kept pixels: `end - start` (the spans this crate builds have
+    /// `start <= end`).
     pub const fn len(&self) -> u16 {
         self.end - self.start
     }
 
+    /// Whether it keeps no pixel.
     pub const fn is_empty(&self) -> bool {
         self.end <= self.start
     }
@@ -628,10 +649,12 @@ fn insert_span(row: &mut RowSpans, s: Span) {
 /// a fan or rectangle plus a strip for M-mode and spectral Doppler).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Regions {
+    /// The regions; a pixel is kept when any valid one contains it.
     pub regions: heapless::Vec<Region, MAX_REGIONS>,
 }
 
 impl Regions {
+    /// No region (nothing kept; not [`Regions::is_valid`]).
     pub fn new() -> Self {
         Self::default()
     }
@@ -648,14 +671,17 @@ impl Regions {
         self.regions.push(r)
     }
 
+    /// How many regions it holds (at most [`MAX_REGIONS`]).
     pub fn len(&self) -> usize {
         self.regions.len()
     }
 
+    /// Whether it holds no region.
     pub fn is_empty(&self) -> bool {
         self.regions.is_empty()
     }
 
+    /// The regions, in the order they were pushed.
     pub fn iter(&self) -> impl Iterator<Item = &Region> {
         self.regions.iter()
     }

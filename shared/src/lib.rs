@@ -12,6 +12,7 @@
 //! crate denies it everywhere else.
 #![no_std]
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod geometry;
 pub mod mask;
@@ -32,7 +33,7 @@ pub mod wire;
 
 pub use blob::{BlobError, EncodeError, ModelDesc, SignaturePolicy, encode_into, sign_into};
 pub use engine::{EngineError, GraphError, Model, Op, Shape, run};
-pub use quant::{QuantParams, Requant, quantize_multiplier};
+pub use quant::{QuantParams, Requant};
 pub use thumbnail::{ThumbnailError, frame_to_input, luma_601};
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub enum PixelFormat {
 }
 
 impl PixelFormat {
+    /// Bytes one pixel takes in the buffer (1 for gray, 3 for RGB).
     pub const fn bytes_per_pixel(self) -> usize {
         match self {
             PixelFormat::Gray8 => 1,
@@ -23,6 +24,7 @@ impl PixelFormat {
 
 /// Why a frame could not be masked as asked (it is then blacked out entirely).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum MaskError {
     /// The buffer is shorter than `stride * height` or the stride is shorter
     /// than a row.
@@ -44,10 +46,13 @@ impl core::error::Error for MaskError {}
 /// A frame buffer described by its geometry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameLayout {
+    /// Pixels per row.
     pub width: u16,
+    /// Rows.
     pub height: u16,
     /// Bytes from one row to the next (≥ `width * bytes_per_pixel`).
     pub stride: usize,
+    /// How a pixel is stored.
     pub format: PixelFormat,
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why a metric could not be computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum MetricsError {
     /// The masks compared have different lengths.
     LengthMismatch,
@@ -120,10 +121,19 @@ pub fn phi_leak(pred: &[u8], truth: &[u8], overlay: &[u8]) -> Result<f64, Metric
 /// The per-frame summary reported everywhere.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MaskMetrics {
+    /// Fraction of pixels kept or blacked out correctly
+    /// ([`Confusion::pixel_accuracy`]).
     pub pixel_accuracy: f64,
+    /// Overlap of kept and true sector, `2 tp / (2 tp + fp + fn)`
+    /// ([`Confusion::dice`]).
     pub dice: f64,
+    /// Intersection over union, `tp / (tp + fp + fn)` ([`Confusion::iou`]).
     pub iou: f64,
+    /// Fraction of burned-in overlay outside the sector that stays visible
+    /// ([`phi_leak`]): the privacy figure, 0 is best.
     pub phi_leak: f64,
+    /// Fraction of the true sector blacked out
+    /// ([`Confusion::signal_loss`]): the clinical cost, 0 is best.
     pub signal_loss: f64,
 }
 

@@ -22,6 +22,7 @@ const ROOT: u32 = 1 << 31;
 
 /// Why a map could not be processed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum MorphError {
     /// A side is zero, `map.len()` is not `w * h`, or the map has more than
     /// [`MAX_MAP_PIXELS`] pixels.

@@ -15,9 +15,14 @@
 //!
 //! Everything here that the kernels use is integer arithmetic, identical on
 //! the host and on the Cortex-M7. Floats only appear where a *model* is made
-//! ([`quantize_multiplier`], [`Requant::from_real`], [`AddRequant::new`]) or
-//! where the caller converts at the model's edges ([`QuantParams::quantize`],
-//! [`input_lut`], [`probability_lut`]).
+//! ([`Requant::from_real`], [`AddRequant::new`]) or where the caller converts
+//! at the model's edges ([`QuantParams::quantize`], and the lookup tables
+//! behind [`Model::quantize_input_u8`] and
+//! [`Model::logits_to_probability_u8`]). The integer helpers (gemmlowp's
+//! pair, the fused requantiser, the tables) are crate-private.
+//!
+//! [`Model::quantize_input_u8`]: crate::engine::Model::quantize_input_u8
+//! [`Model::logits_to_probability_u8`]: crate::engine::Model::logits_to_probability_u8
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +37,8 @@ pub struct QuantParams {
 }
 
 impl QuantParams {
+    /// A grid of step `scale` (real units per int8 step; must be finite
+    /// and > 0 for a model to accept it) with real 0 at `zero_point`.
     pub const fn new(scale: f32, zero_point: i8) -> Self {
         Self { scale, zero_point }
     }
@@ -71,13 +78,13 @@ pub enum Rounding {
     /// (`TFLITE_SINGLE_ROUNDING` off) and CMSIS-NN's default build
     /// (`CMSIS_NN_USE_SINGLE_ROUNDING` off), bit for bit:
     ///
-    /// 1. [`saturating_rounding_doubling_high_mul`]: `x * m / 2^31` to the
+    /// 1. `saturating_rounding_doubling_high_mul`: `x * m / 2^31` to the
     ///    nearest integer; ties go half away from zero for positive
     ///    products and towards zero for negative ones (gemmlowp's nudge is
     ///    `2^30` or `1 - 2^30` before a truncating division), i.e. ties
     ///    towards +∞. Exact ties need `x * m` to be an odd multiple of
     ///    `2^30`, so they are rare.
-    /// 2. [`rounding_divide_by_pot`]: divide by `2^-shift` to the nearest
+    /// 2. `rounding_divide_by_pot`: divide by `2^-shift` to the nearest
     ///    integer, ties half away from zero — the rounding that decides
     ///    nearly every result, hence "round half away from zero" in the
     ///    TFLite spec.
@@ -117,7 +124,9 @@ impl Requant {
         shift: 1,
     };
 
-    /// The Q31 pair closest to `real` (see [`quantize_multiplier`]).
+    /// The Q31 pair closest to `real`, by TFLite's `QuantizeMultiplier`
+    /// recipe: a zero, negative, NaN or tiny (< 2^-32) `real` gives a zero
+    /// multiplier, one too large saturates (`i32::MAX`, [`MAX_SHIFT`]).
     pub fn from_real(real: f64) -> Self {
         let (multiplier, shift) = quantize_multiplier(real);
         Self {
@@ -179,7 +188,7 @@ impl Requant {
 /// `e - 1`. The tests compare it with [`Requant::apply`] on random and
 /// extreme inputs for every shift.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FusedRequant {
+pub(crate) struct FusedRequant {
     multiplier: i32,
     /// `2^30 + 2^(30 + e)`.
     round: i64,
@@ -250,7 +259,7 @@ impl FusedRequant {
 /// `1 - 2^30` for a negative one, then a truncating division), saturating
 /// the one overflow (`i32::MIN * i32::MIN`). Computed exactly in 64 bits.
 #[inline]
-pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+pub(crate) fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
@@ -263,7 +272,7 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 /// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded half away from
 /// zero, for `exponent` in `0..=31` (larger exponents are treated as 31).
 #[inline]
-pub fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
+pub(crate) fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
     let e = exponent.min(31);
     let x = x as i64;
     let mask = (1i64 << e) - 1;
@@ -283,7 +292,7 @@ pub fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
 /// Beyond TFLite (which asserts): a zero, negative or NaN `real` gives `(0, 0)`
 /// and +∞ gives `(i32::MAX, 30)` — scales are positive, so a quantiser that
 /// produces those has a bug of its own to report.
-pub fn quantize_multiplier(real: f64) -> (i32, i32) {
+pub(crate) fn quantize_multiplier(real: f64) -> (i32, i32) {
     // Also catches NaN (every comparison with it is false).
     if real.is_nan() || real <= 0.0 {
         return (0, 0);
@@ -309,7 +318,7 @@ pub fn quantize_multiplier(real: f64) -> (i32, i32) {
 /// TFLite's int8 add: both inputs are shifted left by this many bits before
 /// they are brought to a common scale, keeping 20 bits of headroom below the
 /// 8-bit values so the two scaled inputs add without losing precision.
-pub const ADD_LEFT_SHIFT: u32 = 20;
+pub(crate) const ADD_LEFT_SHIFT: u32 = 20;
 
 /// The three requantisers of a TFLite-style int8 add (see
 /// [`crate::engine::Add`]): each input is brought to the scale
@@ -347,7 +356,7 @@ impl AddRequant {
 /// (the trainer feeds the float model exactly that), quantised with `q`.
 /// A table, because the cart converts a whole thumbnail per frame and the
 /// table makes the conversion a lookup.
-pub fn input_lut(q: QuantParams) -> [i8; 256] {
+pub(crate) fn input_lut(q: QuantParams) -> [i8; 256] {
     let mut lut = [0i8; 256];
     for (luma, v) in lut.iter_mut().enumerate() {
         *v = q.quantize(luma as f32 / 255.0);
@@ -359,7 +368,7 @@ pub fn input_lut(q: QuantParams) -> [i8; 256] {
 /// exact: the value is `>= 128` if and only if `q >= zero_point`, i.e. the
 /// logit is `>= 0`, i.e. the probability is `>= 0.5` — what the fan fit's
 /// threshold of 128 expects, whatever the rounding of `expf` near 0.
-pub fn probability_lut(q: QuantParams) -> [u8; 256] {
+pub(crate) fn probability_lut(q: QuantParams) -> [u8; 256] {
     let mut lut = [0u8; 256];
     for (i, v) in lut.iter_mut().enumerate() {
         let code = (i as i32 - 128) as i8;

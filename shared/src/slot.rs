@@ -22,6 +22,7 @@ pub const SLOT_HEADER_LEN: usize = 8;
 
 /// Why a slot holds no usable blob.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SlotError {
     /// No slot header: erased or never-written flash.
     Empty,

@@ -29,7 +29,7 @@
 //! most `255 000·w·h < 2^50`, with `D = 1000·w·h`. Either way the mean is
 //! `S / D` ([`LUMA_WEIGHTS`]). The trainer divides in floating point (its
 //! float input), the cart rounds half up in integers, once
-//! (`⌊(2S + D) / (2D)⌋`, [`Rounding`]); nothing depends on summation
+//! (`⌊(2S + D) / (2D)⌋`, `Rounding`); nothing depends on summation
 //! order, thread count or platform. (Luma is not rounded per pixel: that
 //! would cost the cart a multiply-and-divide per pixel and add a second
 //! rounding; the mean colour's luma is the same value up to that rounding.)
@@ -51,7 +51,7 @@
 //! buffer of [`CHUNK`] byte columns; a frame wider than that is done in
 //! runs of whole cells (boundary columns summed in both runs). The integers
 //! are the same as the definition's, whatever the order, so the result is
-//! exact; the direct per-cell sum ([`area_sums_direct`]) stays as the
+//! exact; the direct per-cell sum (`area_sums_direct`) stays as the
 //! fallback for cells wider than a chunk and as the tests' reference. On
 //! the Cortex-M7 a 640×480 frame to 80×64 costs about 1.46 M instructions
 //! grey (4.7 per pixel) and 3.41 M RGB (3.7 per byte), everything included
@@ -88,6 +88,7 @@ fn luma_numerator(r: u8, g: u8, b: u8) -> u32 {
 /// Why a frame could not be turned into a network input (the cart then
 /// fails closed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ThumbnailError {
     /// The frame has a zero width or height.
     EmptyFrame,

@@ -76,9 +76,13 @@ pub enum Reply {
 pub struct FrameHeader {
     /// The host's frame number; echoed in every answer about this frame.
     pub seq: u32,
+    /// Pixels per row.
     pub width: u16,
+    /// Rows.
     pub height: u16,
+    /// How the rows' pixels are stored (rows are packed, no padding).
     pub format: PixelFormat,
+    /// What the device should send back.
     pub reply: Reply,
     /// Forget the geometry of earlier frames (a new clip, probe or preset):
     /// temporal smoothing and the consistency check start afresh.
@@ -110,18 +114,27 @@ impl FrameHeader {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostMsg<'a> {
     /// Asks for [`DeviceMsg::Hello`].
-    Hello { version: u16 },
+    Hello {
+        /// The host's [`PROTOCOL_VERSION`].
+        version: u16,
+    },
     /// Starts a frame (aborting, black, any frame still incomplete).
     Frame(FrameHeader),
     /// Whole rows `first_row..` of frame `seq`, packed.
     Rows {
+        /// The frame they belong to ([`FrameHeader::seq`]).
         seq: u32,
+        /// Index of the first row in `data`.
         first_row: u16,
+        /// Whole packed rows, at most [`MAX_CHUNK_BYTES`].
         #[serde(borrow)]
         data: &'a [u8],
     },
     /// No more rows for frame `seq`: process it, or answer for it.
-    End { seq: u32 },
+    End {
+        /// The frame that is complete ([`FrameHeader::seq`]).
+        seq: u32,
+    },
     /// Asks for [`DeviceMsg::Status`].
     Status,
     /// Asks the device to answer [`DeviceMsg::Bye`] and stop (on QEMU: exit 0).
@@ -130,6 +143,7 @@ pub enum HostMsg<'a> {
 
 /// Why a frame went out black. Every variant is a fail-closed outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum FaultCode {
     /// No model in the slot.
     NoModel,
@@ -172,6 +186,7 @@ impl core::fmt::Display for FaultCode {
 
 /// Which plausibility check a fitted geometry failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Implausibility {
     /// The kept area is too small or too large a part of the frame.
     Area,
@@ -233,7 +248,9 @@ pub struct Counters {
 pub enum ModelStatus {
     /// Loaded; the network's map is `map_w × map_h`.
     Loaded {
+        /// Width of the network's output map, in map pixels.
         map_w: u16,
+        /// Height of the network's output map, in map pixels.
         map_h: u16,
         /// The blob's training provenance hash.
         provenance: [u8; 32],
@@ -253,6 +270,7 @@ pub struct DeviceInfo {
     pub max_frame_bytes: u32,
     /// Most pixel bytes per rows message it accepts.
     pub max_chunk_bytes: u32,
+    /// Whether a model is loaded, and if not why every frame will be black.
     pub model: ModelStatus,
     /// Fingerprint of the sources the device's pipeline was built from
     /// (`sonomask_firmware::SOURCE_FINGERPRINT`); 0 when unknown.
@@ -262,7 +280,9 @@ pub struct DeviceInfo {
 /// The device's account of one frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameReport {
+    /// The frame it reports on ([`FrameHeader::seq`]).
     pub seq: u32,
+    /// Masked, blacked out (and why), or never seen.
     pub outcome: Outcome,
     /// The fault line after this frame (`true` = raised).
     pub fault_line: bool,
@@ -272,28 +292,37 @@ pub struct FrameReport {
     /// pipeline did not run for it (lost rows, unknown frame). The HIL rig
     /// matches QEMU's per-frame instruction counts to frames with it.
     pub run: u32,
+    /// The device's totals after this frame.
     pub counters: Counters,
 }
 
 /// Device → host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceMsg<'a> {
+    /// The answer to [`HostMsg::Hello`]: version, limits, model, build.
     Hello(DeviceInfo),
     /// Masked rows `first_row..` of frame `seq`.
     Rows {
+        /// The frame they belong to ([`FrameHeader::seq`]).
         seq: u32,
+        /// Index of the first row in `data`.
         first_row: u16,
+        /// Whole packed rows, at most [`MAX_CHUNK_BYTES`].
         #[serde(borrow)]
         data: &'a [u8],
     },
     /// The kept spans of row `row` of frame `seq`.
     Spans {
+        /// The frame they belong to ([`FrameHeader::seq`]).
         seq: u32,
+        /// The row, from the top.
         row: u16,
+        /// Its kept columns, sorted and non-overlapping.
         spans: RowSpans,
     },
     /// The end of the answer for a frame.
     Done(FrameReport),
+    /// The answer to [`HostMsg::Status`]: totals since boot.
     Status(Counters),
     /// The answer to [`HostMsg::Shutdown`].
     Bye(Counters),
@@ -301,6 +330,7 @@ pub enum DeviceMsg<'a> {
 
 /// Why a message could not be encoded or decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum WireError {
     /// A buffer is too small for the message.
     BufferTooSmall,
@@ -401,6 +431,7 @@ impl<const N: usize> Default for Receiver<N> {
 }
 
 impl<const N: usize> Receiver<N> {
+    /// An empty receiver, waiting for the first frame's bytes.
     pub const fn new() -> Self {
         Self {
             buf: [0; N],

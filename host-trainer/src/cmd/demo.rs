@@ -8,10 +8,10 @@ use sonomask_data::evaluate::Summary;
 use sonomask_data::synth::SynthConfig;
 use sonomask_data::weak::{self, Method};
 use sonomask_data::{evaluate, progress, synth_io};
-use sonomask_deploy::mask::MaskOptions;
 use sonomask_hil::qemu::{QemuLink, QemuOptions, default_firmware};
 use sonomask_hil::{self as hil, HilConfig, Target};
 use sonomask_human::oracle::{AnnotateParams, CheckParams};
+use sonomask_mask::MaskOptions;
 use sonomask_train::DeviceChoice;
 use sonomask_train::experiment::config;
 use sonomask_train::experiment::shard::Shard;
@@ -215,8 +215,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     } else {
         let dir = args.out.join("realdata-masked");
-        let o = sonomask_deploy::mask::batch::mask_files(
-            sonomask_deploy::mask::batch::ModelSource {
+        let o = sonomask_mask::batch::mask_files(
+            sonomask_mask::batch::ModelSource {
                 path: &args.mask_model,
                 pubkey: None,
                 require_signature: false,

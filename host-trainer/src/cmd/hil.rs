@@ -8,7 +8,7 @@ use sonomask_data::{dataset, progress};
 use sonomask_deploy::model_file;
 use sonomask_hil::client::Garble;
 use sonomask_hil::qemu::{QemuLink, QemuOptions, default_firmware};
-use sonomask_hil::{self as hil, FrameRecord, HilConfig, Target};
+use sonomask_hil::{self as hil, FrameRecord, HilConfig, HilReport, Target};
 
 /// Hardware in the loop: stream frames to a device and check every byte.
 ///
@@ -236,6 +236,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "device: protocol {}, frame buffer {} B, model {model}",
         d.version, d.max_frame_bytes
     );
+    print_summary(&report, args.cpi);
+    if let Some(path) = &args.junit {
+        let xml = hil::junit::render(&format!("hil.{}", args.target), &report.frames);
+        dataset::write_atomic(path, xml.as_bytes())?;
+        println!("junit: {}", path.display());
+    }
+    if let Some(path) = &args.json {
+        dataset::write_json(path, &report)?;
+    }
+    Ok(if report.failures() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The run's totals, device counters, ground-truth scores, latency and the
+/// instruction counts per stage (with the Cortex-M7 estimate at `cpi`).
+fn print_summary(report: &HilReport, cpi: f64) {
     let masked = report.frames.iter().filter(|f| f.masked).count();
     let (lost_answers, lost_frames) = report.lost();
     println!(
@@ -312,25 +331,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             thousands(m.total)
         );
         let worst = report.max_instructions().unwrap_or(m.total);
-        let ms = |insns: u64| insns as f64 * args.cpi / 480e6 * 1e3;
+        let ms = |insns: u64| insns as f64 * cpi / 480e6 * 1e3;
         println!(
             "estimated Cortex-M7 @ 480 MHz at {:.2} cycles per instruction: {:.2} ms mean, {:.2} ms worst per frame (budget 33 ms)",
-            args.cpi,
+            cpi,
             ms(m.total),
             ms(worst)
         );
     }
-    if let Some(path) = &args.junit {
-        let xml = hil::junit::render(&format!("hil.{}", args.target), &report.frames);
-        dataset::write_atomic(path, xml.as_bytes())?;
-        println!("junit: {}", path.display());
-    }
-    if let Some(path) = &args.json {
-        dataset::write_json(path, &report)?;
-    }
-    Ok(if report.failures() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }

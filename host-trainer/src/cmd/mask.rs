@@ -2,8 +2,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use sonomask_deploy::mask::MaskOptions;
-use sonomask_deploy::mask::batch::{self, ModelSource, Outcome};
+use sonomask_mask::MaskOptions;
+use sonomask_mask::batch::{self, ModelSource, Outcome};
 
 /// Mask real files: keep the scan region(s), black out everything else.
 ///

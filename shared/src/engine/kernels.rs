@@ -42,6 +42,9 @@ pub fn act_min(out_zp: i8, relu: bool) -> i8 {
 /// loads) into `ldr; ldr; smlad` — checked on the asm. Hand-unrolled pairs
 /// and 2×2 register tiles were tried and came out as `smlabb`/`smlatt`
 /// (one MAC each) because the pass gives up on them.
+///
+/// Only the tests call it now (the fast kernels use `crate::dsp`).
+#[cfg(test)]
 #[inline]
 pub fn dot_i16(a: &[i16], b: &[i16]) -> i32 {
     let mut acc = 0i32;
@@ -65,25 +68,32 @@ pub const CHANNEL_WORDS: usize = 5;
 /// Output side: `ceil(in / stride)` in every supported case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeom {
+    /// Input channels.
     pub in_c: usize,
+    /// Input height in pixels.
     pub in_h: usize,
+    /// Input width in pixels.
     pub in_w: usize,
+    /// Output channels (filters).
     pub out_c: usize,
     /// Kernel side: 1 or 3.
     pub k: usize,
-    /// 1 or 2.
+    /// Stride in both directions: 1 or 2.
     pub stride: usize,
 }
 
 /// Sizes saturate instead of overflowing, so that no geometry a direct
 /// caller invents can panic; the kernels reject any that does not fit.
 impl ConvGeom {
+    /// Zero-point padding before the first row and column: `(k - 1) / 2`.
     pub fn pad(&self) -> usize {
         self.k.saturating_sub(1) / 2
     }
+    /// Output height: `ceil(in_h / stride)`.
     pub fn out_h(&self) -> usize {
         side_out(self.in_h, self.k, self.stride)
     }
+    /// Output width: `ceil(in_w / stride)`.
     pub fn out_w(&self) -> usize {
         side_out(self.in_w, self.k, self.stride)
     }
@@ -91,16 +101,19 @@ impl ConvGeom {
     pub fn patch_len(&self) -> usize {
         self.k.saturating_mul(self.k).saturating_mul(self.in_c)
     }
+    /// Bytes of the HWC input: `in_c * in_h * in_w`.
     pub fn input_len(&self) -> usize {
         self.in_c
             .saturating_mul(self.in_h)
             .saturating_mul(self.in_w)
     }
+    /// Bytes of the HWC output: `out_c * out_h * out_w`.
     pub fn output_len(&self) -> usize {
         self.out_c
             .saturating_mul(self.out_h())
             .saturating_mul(self.out_w())
     }
+    /// Bytes of the OHWI weights: `out_c * k * k * in_c`.
     pub fn weight_len(&self) -> usize {
         self.out_c.saturating_mul(self.patch_len())
     }
@@ -185,8 +198,11 @@ pub struct ConvParams<'p> {
     pub multiplier: &'p [u8],
     /// `i8` shift per output channel.
     pub shift: &'p [u8],
+    /// Zero point of the input (also the padding value: real 0).
     pub in_zp: i8,
+    /// Zero point of the output.
     pub out_zp: i8,
+    /// Fused ReLU: clamp the output at its zero point.
     pub relu: bool,
 }
 
@@ -223,18 +239,26 @@ pub fn le_i32(bytes: &[u8], i: usize) -> i32 {
 /// output's grid (`None`: already on it, copy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConcatInput {
+    /// Channels per pixel of this input.
     pub channels: usize,
+    /// Zero point of this input's grid.
     pub zero_point: i8,
+    /// `input.scale / output.scale`, or `None` to copy the bytes.
     pub requant: Option<Requant>,
 }
 
 /// Quantisation of an add: input and output zero points, requantisers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddParams {
+    /// Zero point of input `a`.
     pub a_zp: i8,
+    /// Zero point of input `b`.
     pub b_zp: i8,
+    /// Zero point of the output.
     pub out_zp: i8,
+    /// The inputs' and the sum's requantisers.
     pub requant: AddRequant,
+    /// Fused ReLU: clamp the output at its zero point.
     pub relu: bool,
 }
 

@@ -5,16 +5,17 @@
 //! One engine, two homes (ARCHITECTURE.md, key decision 1): the host's
 //! evaluation and batch masking and the cart's firmware call this very code,
 //! so their outputs are identical bit for bit. Layers, as in tract: data
-//! ([`crate::quant`]), kernels ([`kernels`]), graph and planning (this module
-//! and [`plan`]); the file format ([`crate::blob`]) depends on them, never
-//! the reverse.
+//! ([`crate::quant`]), kernels (`kernels`), graph and planning (this module
+//! and `plan`); the file format ([`crate::blob`]) depends on them, never
+//! the reverse. The kernels and the arena planner are crate-private: the
+//! graph ([`Op`], [`Model`]) and [`run`] are the interface.
 //!
-//! Tensors are int8, HWC with `N = 1` (see [`kernels`] for why); tensor 0 is
+//! Tensors are int8, HWC with `N = 1` (see `kernels` for why); tensor 0 is
 //! the input, op `i` writes tensor `i + 1`, the last op's output is the
 //! logits. No allocation, no panics on any input: every defect is an error.
 
-pub mod kernels;
-pub mod plan;
+pub(crate) mod kernels;
+pub(crate) mod plan;
 
 use core::ops::Range;
 
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::quant::{self, AddRequant, QuantParams, Requant};
 use kernels::{AddParams, ConcatInput, ConvGeom, ConvParams};
-pub use plan::{Lifetime, Placement, Plan};
+use plan::Plan;
 
 /// Most ops a model may have (a 3-level U-Net has about 20). Bounds the
 /// [`Model`]'s size (a few KiB; the firmware keeps it in a `static`).
@@ -36,12 +37,16 @@ pub type TensorId = u16;
 /// Channels × height × width of an HWC tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shape {
+    /// Channels (innermost in memory).
     pub c: u16,
+    /// Height in pixels (rows).
     pub h: u16,
+    /// Width in pixels (columns).
     pub w: u16,
 }
 
 impl Shape {
+    /// `c` channels of `h` rows by `w` columns.
     pub const fn new(c: u16, h: u16, w: u16) -> Self {
         Self { c, h, w }
     }
@@ -53,7 +58,8 @@ impl Shape {
 }
 
 /// A 2-D convolution, `k × k` (1 or 3), stride 1 or 2, "same" padding with
-/// the input zero point (see [`ConvGeom`] for the exact padding), optional
+/// the input zero point (`(k - 1) / 2` before, the rest after, as PyTorch's
+/// `padding = k / 2`; output side `ceil(in / stride)`), optional
 /// fused ReLU, per-output-channel int8 weights and requantisation.
 ///
 /// The parameters are little-endian bytes borrowed from the blob (flash on
@@ -62,17 +68,28 @@ impl Shape {
 /// = `4 * out_c` (`i32` LE), `shift` = `out_c` (`i8`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Conv2d<'a> {
+    /// The tensor it reads.
     pub input: TensorId,
+    /// Input channels; must equal the input tensor's.
     pub in_c: u16,
+    /// Output channels (filters), > 0.
     pub out_c: u16,
+    /// Kernel side: 1 or 3.
     pub k: u8,
+    /// Stride in both directions: 1 or 2.
     pub stride: u8,
+    /// Fused ReLU: the output is clamped at its zero point (real 0).
     pub relu: bool,
     /// Quantisation of the output tensor.
     pub output: QuantParams,
+    /// `i8` weights, OHWI (`[out_c][k][k][in_c]`), symmetric per output
+    /// channel (zero point 0).
     pub weights: &'a [u8],
+    /// `i32` LE per output channel, on the scale `in_scale * w_scale[oc]`.
     pub bias: &'a [u8],
+    /// `i32` LE Q31 multiplier per output channel (see [`Requant`]).
     pub multiplier: &'a [u8],
+    /// `i8` power-of-two shift per output channel (see [`Requant`]).
     pub shift: &'a [u8],
 }
 
@@ -116,10 +133,15 @@ impl Conv2d<'_> {
 /// same grid is copied and its `Requant` ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Concat {
+    /// The first input: its channels come first in the output.
     pub a: TensorId,
+    /// The second input: its channels follow `a`'s.
     pub b: TensorId,
+    /// Quantisation of the output tensor.
     pub output: QuantParams,
+    /// `a.scale / output.scale`, used only when `a`'s grid differs.
     pub a_requant: Requant,
+    /// `b.scale / output.scale`, used only when `b`'s grid differs.
     pub b_requant: Requant,
 }
 
@@ -146,10 +168,15 @@ impl Concat {
 /// requantisation ([`AddRequant`]), optional fused ReLU.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Add {
+    /// The first summand (may be the same tensor as `b`).
     pub a: TensorId,
+    /// The second summand, of the same shape as `a`.
     pub b: TensorId,
+    /// Quantisation of the output tensor.
     pub output: QuantParams,
+    /// The inputs' and the sum's requantisers ([`AddRequant::new`]).
     pub requant: AddRequant,
+    /// Fused ReLU: the output is clamped at its zero point (real 0).
     pub relu: bool,
 }
 
@@ -164,16 +191,21 @@ pub struct Add {
 /// without a new major format version.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Op<'a> {
+    /// A 2-D convolution ([`Conv2d`]).
     Conv2d(#[serde(borrow)] Conv2d<'a>),
     /// 2×2 max pooling, stride 2; an odd last row or column is dropped.
     MaxPool2x2 {
+        /// The tensor it pools.
         input: TensorId,
     },
     /// Nearest-neighbour 2× upsampling.
     Upsample2x {
+        /// The tensor it upsamples.
         input: TensorId,
     },
+    /// A channel concat ([`Concat`]).
     Concat(Concat),
+    /// An element-wise sum ([`Add`]).
     Add(Add),
 }
 
@@ -192,13 +224,16 @@ impl Op<'_> {
 /// Shape and grid of one tensor, as validation computed them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TensorInfo {
+    /// Channels, height and width.
     pub shape: Shape,
+    /// The grid its int8 values are on.
     pub quant: QuantParams,
 }
 
 /// Why an op list does not describe a model the engine can run.
 /// Serialisable for the wire protocol; variants may only be appended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum GraphError {
     /// No ops, or more than [`MAX_OPS`].
     TooManyOps,
@@ -235,9 +270,11 @@ impl core::fmt::Display for GraphError {
 
 impl core::error::Error for GraphError {}
 
-/// Why [`run`] (or a kernel called directly) refused to compute.
+/// Why [`run`] (or, inside this crate, a kernel called directly) refused
+/// to compute.
 /// Serialisable for the wire protocol; variants may only be appended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum EngineError {
     /// The input slice is not `C × H × W` of the model's input.
     InputLength,
@@ -245,7 +282,8 @@ pub enum EngineError {
     OutputLength,
     /// The arena is shorter than [`Model::arena_bytes`].
     ArenaTooSmall,
-    /// A kernel's scratch is shorter than [`ConvGeom::scratch_words`].
+    /// A convolution's scratch is shorter than the kernel needs (the plan
+    /// reserves enough, so only from direct kernel calls).
     ScratchTooSmall,
     /// A kernel's buffers or geometry disagree (only from direct kernel calls).
     BadGeometry,
@@ -287,12 +325,15 @@ pub enum SignatureStatus {
 pub struct ModelInfo<'a> {
     /// Architecture name, e.g. `"unet3-8"`.
     pub arch: &'a str,
+    /// Blob format major version (see [`crate::blob::FORMAT_MAJOR`]).
     pub format_major: u16,
+    /// Blob format minor version (see [`crate::blob::FORMAT_MINOR`]).
     pub format_minor: u16,
     /// Hash of the training configuration (opaque here).
     pub provenance: [u8; 32],
     /// Arena size the blob declares (>= the plan's).
     pub declared_arena_bytes: u32,
+    /// Whether the blob was signed and its signature checked on load.
     pub signature: SignatureStatus,
 }
 
@@ -348,6 +389,7 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// The graph, in execution order (op `i` writes tensor `i + 1`).
     pub fn ops(&self) -> &[Op<'a>] {
         &self.ops
     }
@@ -357,18 +399,24 @@ impl<'a> Model<'a> {
         &self.tensors
     }
 
-    pub fn plan(&self) -> &Plan {
+    /// Where each intermediate tensor and scratch block lives in the arena.
+    pub(crate) fn plan(&self) -> &Plan {
         &self.plan
     }
 
+    /// What the blob says about the model (name, versions, provenance,
+    /// declared arena, signature).
     pub fn info(&self) -> &ModelInfo<'a> {
         &self.info
     }
 
+    /// Shape of the network's input (tensor 0).
     pub fn input_shape(&self) -> Shape {
         self.tensors[0].shape
     }
 
+    /// Grid of the network's input: what [`Model::quantize_input_u8`]
+    /// quantises luma onto.
     pub fn input_quant(&self) -> QuantParams {
         self.tensors[0].quant
     }
@@ -378,6 +426,7 @@ impl<'a> Model<'a> {
         self.tensors.last().copied().unwrap_or(self.tensors[0])
     }
 
+    /// Shape of the logits (the last op's output).
     pub fn output_shape(&self) -> Shape {
         self.output_info().shape
     }
@@ -394,10 +443,14 @@ impl<'a> Model<'a> {
         self.plan.arena_bytes() as usize
     }
 
+    /// Bytes of input [`run`] expects: `c * h * w` of
+    /// [`Model::input_shape`].
     pub fn input_len(&self) -> usize {
         self.input_shape().numel() as usize
     }
 
+    /// Bytes of logits [`run`] writes: `c * h * w` of
+    /// [`Model::output_shape`].
     pub fn output_len(&self) -> usize {
         self.output_shape().numel() as usize
     }
@@ -423,7 +476,8 @@ impl<'a> Model<'a> {
     }
 
     /// Logits to an 8-bit probability map for the fan fit (threshold 128 ⇔
-    /// probability 0.5, exactly; see [`quant::probability_lut`]), through a
+    /// probability 0.5, exactly: the value is `>= 128` iff `q >=
+    /// zero_point`, whatever the rounding of `expf` near 0), through a
     /// table built at load time.
     pub fn logits_to_probability_u8(
         &self,
@@ -597,7 +651,8 @@ pub fn run(
     execute(model, input, arena, output, Kernels::Fast)
 }
 
-/// [`run`] with the [`kernels::reference`] kernels: slow and obviously
+/// [`run`] with the crate's reference kernels (naive loops, the
+/// specification the fast ones are tested against): slow and obviously
 /// right; for tests and for checking a new platform. Same arena size.
 pub fn run_reference(
     model: &Model<'_>,

@@ -34,14 +34,19 @@ const MAX_ITEMS: usize = MAX_TENSORS + MAX_OPS;
 /// A byte range of the arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
+    /// First byte, a multiple of [`ALIGN`].
     pub offset: u32,
+    /// Length in bytes.
     pub size: u32,
 }
 
 impl Placement {
+    /// One past the last byte, in `u64` so it cannot overflow.
+    #[cfg(test)]
     pub fn end(&self) -> u64 {
         self.offset as u64 + self.size as u64
     }
+    /// The bytes as a slice range of the arena.
     pub fn range(&self) -> Range<usize> {
         self.offset as usize..self.offset as usize + self.size as usize
     }
@@ -50,11 +55,16 @@ impl Placement {
 /// Op indices during which an item must keep its bytes, both ends included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Lifetime {
+    /// First op that needs the bytes: the one that writes a tensor (0 for
+    /// the input), or the convolution that uses a scratch block.
     pub first: u16,
+    /// Last op that needs them: a tensor's last reader.
     pub last: u16,
 }
 
 impl Lifetime {
+    /// Whether the two intervals share an op (then the items may not share
+    /// bytes).
     pub fn overlaps(&self, other: &Lifetime) -> bool {
         self.first <= other.last && other.first <= self.last
     }
@@ -203,6 +213,7 @@ impl Plan {
 
     /// What the arena would take with no reuse at all (every item its own
     /// bytes, sizes rounded up to [`ALIGN`]): the yardstick for the planner.
+    #[cfg(test)]
     pub fn naive_bytes(&self) -> u64 {
         self.naive_bytes
     }
@@ -219,6 +230,7 @@ impl Plan {
     }
 
     /// Lifetime of tensor `id` in op indices (the input's starts at op 0).
+    #[cfg(test)]
     pub fn lifetime(&self, id: usize) -> Option<Lifetime> {
         (id < self.n_tensors).then(|| self.lifetimes[id])
     }

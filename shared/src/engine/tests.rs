@@ -9,6 +9,7 @@ use std::vec;
 use std::vec::Vec;
 
 use super::kernels::{self, AddParams, ConcatInput, ConvGeom, ConvParams};
+use super::plan::Lifetime;
 use super::*;
 use crate::quant::{AddRequant, QuantParams, Requant};
 use crate::testutil::*;

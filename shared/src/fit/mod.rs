@@ -63,6 +63,7 @@ use rng::Rng;
 /// Why no region could be fitted. Serialisable for the wire protocol
 /// ([`crate::wire`]); variants may only be appended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum FitError {
     /// A map side is zero, `map.len()` is not `map_w * map_h`, or the map has
     /// more than [`crate::morph::MAX_MAP_PIXELS`] pixels.
@@ -201,7 +202,10 @@ pub const fn scratch_len(map_w: usize, map_h: usize) -> ScratchLen {
 /// 3.5 KiB of points.
 #[derive(Debug)]
 pub struct FitScratch<'a> {
+    /// Component labels and the fitted component's member counts, at least
+    /// [`scratch_len`]`.labels` long.
     pub labels: &'a mut [u32],
+    /// Boundary samples, at least [`scratch_len`]`.points` long.
     pub points: &'a mut [(f32, f32)],
 }
 
@@ -262,7 +266,7 @@ pub fn fit_region_from_map(
 /// Fits up to [`MAX_REGIONS`] regions, one per component of at least
 /// [`FitOptions::min_area_frac`] of the map, largest first (dual screens, a
 /// fan above an M-mode or Doppler strip). A component that no single region
-/// explains well may be cut in two ([`split`]: touching panes, a fan whose
+/// explains well may be cut in two (the `split` step: touching panes, a fan whose
 /// coarse map runs into the strip below). Components whose fit fails are
 /// left out (fail closed: they are blacked out); if every fit fails, the
 /// first error is returned.

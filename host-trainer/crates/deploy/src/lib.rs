@@ -1,14 +1,15 @@
 //! sonomask deployment: a trained, quantised model at work on the host, with
-//! the same int8 kernels the cart runs (`sonomask_core::engine`). No burn:
-//! masking real files needs only this crate and `sonomask-data`.
+//! the same int8 kernels the cart runs (`sonomask_core::engine`). No burn.
 //!
 //! - [`blob_inference`]: a `.snmk` blob on the shared engine as a source of
 //!   coarse maps (shared thumbnail → engine → probability table);
 //! - [`maps`]: coarse maps → regions and keep masks through the shared fit,
 //!   and `predict`'s outputs, for any network ([`maps::CoarseMaps`]);
-//! - [`model_file`]: reading, signing and inspecting model files;
-//! - [`mask`]: `sonomask mask`, real files in, masked and de-identified
-//!   files out, failing closed.
+//! - [`model_file`]: reading, signing and inspecting model files.
+//!
+//! Masking real files with it (`sonomask mask`, de-identification) is the
+//! `sonomask-mask` crate, so a change there rebuilds neither this crate nor
+//! the trainer.
 
 use std::path::PathBuf;
 
@@ -16,7 +17,6 @@ use sonomask_data::dataset::DatasetError;
 
 pub mod blob_inference;
 pub mod maps;
-pub mod mask;
 pub mod model_file;
 
 /// Errors of running a model on the host; each names what it is about.

@@ -121,6 +121,49 @@ pub fn loss(logits: Tensor<4>, targets: Tensor<4>, dice_weight: f64) -> Tensor<1
 }
 
 /// Loss summed over the batch and correctly classified pixels.
+/// The settings a run cannot start without.
+fn check_config(config: &TrainingConfig) -> Result<(), TrainError> {
+    if config.batch_size < 2 {
+        return Err(TrainError::Config(
+            "batch size must be at least 2 (BatchNorm)".into(),
+        ));
+    }
+    if config.num_epochs == 0 {
+        return Err(TrainError::Config("epochs must be at least 1".into()));
+    }
+    if config.frames_per_clip == Some(0) {
+        return Err(TrainError::Config(
+            "frames per clip must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Mean loss and pixel accuracy over the validation samples, in batches of
+/// 32 on the plain (non-autodiff) device; `(None, None)` without a
+/// validation set.
+fn validate(
+    model: &SectorNet,
+    samples: &[&Sample],
+    (w, h): (usize, usize),
+    dev: &Device,
+    dice: f64,
+) -> (Option<f64>, Option<f64>) {
+    if samples.is_empty() {
+        return (None, None);
+    }
+    let (mut l, mut correct) = (0f64, 0usize);
+    for chunk in samples.chunks(32) {
+        let (bl, bc) = eval_batch(model, chunk, w, h, dev, dice);
+        l += bl;
+        correct += bc;
+    }
+    (
+        Some(l / samples.len() as f64),
+        Some(correct as f64 / (samples.len() * w * h) as f64),
+    )
+}
+
 fn eval_batch(
     model: &SectorNet,
     samples: &[&Sample],
@@ -145,19 +188,7 @@ pub fn train(
 ) -> Result<CheckpointMeta, TrainError> {
     let t_start = Instant::now();
     let mut config = req.config;
-    if config.batch_size < 2 {
-        return Err(TrainError::Config(
-            "batch size must be at least 2 (BatchNorm)".into(),
-        ));
-    }
-    if config.num_epochs == 0 {
-        return Err(TrainError::Config("epochs must be at least 1".into()));
-    }
-    if config.frames_per_clip == Some(0) {
-        return Err(TrainError::Config(
-            "frames per clip must be at least 1".into(),
-        ));
-    }
+    check_config(&config)?;
     let base = super::device(req.device)?;
     let ad = base.clone().autodiff();
 
@@ -274,21 +305,13 @@ pub fn train(
         train_secs += train_dt;
         let train_loss = loss_sum / seen.max(1) as f64;
 
-        let (val_loss, val_accuracy) = if val_samples.is_empty() {
-            (None, None)
-        } else {
-            let vm = model.valid();
-            let (mut l, mut correct) = (0f64, 0usize);
-            for chunk in val_samples.chunks(32) {
-                let (bl, bc) = eval_batch(&vm, chunk, w, h, &base, config.dice_weight);
-                l += bl;
-                correct += bc;
-            }
-            (
-                Some(l / val_samples.len() as f64),
-                Some(correct as f64 / (val_samples.len() * w * h) as f64),
-            )
-        };
+        let (val_loss, val_accuracy) = validate(
+            &model.valid(),
+            &val_samples,
+            (w, h),
+            &base,
+            config.dice_weight,
+        );
         let m = EpochMetrics {
             epoch,
             train_loss,

@@ -11,13 +11,13 @@ use sonomask_data::dataset::{self, DatasetError};
 use sonomask_data::ingest::{self, IngestError};
 use sonomask_data::progress;
 
-use super::deid::UidMap;
-use super::review_queue::{self, ReviewQueue};
-use super::{FileReport, MaskOptions, Masker, keep_mask, process_file};
-use crate::DeployError;
-use crate::blob_inference::{self, EnginePredictor};
-use crate::maps;
-use crate::model_file::{self, ModelFileError};
+use crate::deid::UidMap;
+use crate::review_queue::{self, ReviewQueue};
+use crate::{FileReport, MaskOptions, Masker, keep_mask, process_file};
+use sonomask_deploy::DeployError;
+use sonomask_deploy::blob_inference::{self, EnginePredictor};
+use sonomask_deploy::maps;
+use sonomask_deploy::model_file::{self, ModelFileError};
 
 /// Why a mask run could not start or finish (a single file's failure is a
 /// [`Skipped`] entry instead).

@@ -165,7 +165,7 @@ mod tests {
             height: 40,
             bytes_per_pixel: 1,
             fill: vec![255],
-            samples: super::super::source::OutputSamples::AsStored,
+            samples: crate::source::OutputSamples::AsStored,
         };
         let out = mask_native(&native, Some(&regions()));
         let (a, b) = out.split_at(61 * 40);

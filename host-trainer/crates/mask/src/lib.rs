@@ -40,10 +40,10 @@ use serde::Serialize;
 use sonomask_core::Regions;
 use sonomask_core::mask::{FrameLayout, PixelFormat};
 
-use crate::blob_inference::{EnginePredictor, FrameMapError};
-use crate::maps as inference;
 use sonomask_data::dataset::{self, DatasetError, Frames};
 use sonomask_data::ingest::IngestError;
+use sonomask_deploy::blob_inference::{EnginePredictor, FrameMapError};
+use sonomask_deploy::maps as inference;
 
 use deid::{Change, UidMap};
 use us_regions::{PriorReport, UsRegion};
@@ -110,7 +110,7 @@ impl Masker<'_> {
             ));
         };
         let map = self.engine.frames_map(&bufs, layout)?;
-        let (mw, mh) = crate::maps::CoarseMaps::map_size(&self.engine);
+        let (mw, mh) = sonomask_deploy::maps::CoarseMaps::map_size(&self.engine);
         let (w, h) = (layout.width, layout.height);
         let fitted = match inference::regions_from_map(
             &map,

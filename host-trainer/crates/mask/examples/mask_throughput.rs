@@ -6,8 +6,8 @@
 //! disturbed by other work on the machine).
 //!
 //! ```sh
-//! cargo run --release -p sonomask-deploy --example mask_throughput
-//! cargo run --release -p sonomask-deploy --example mask_throughput -- \
+//! cargo run --release -p sonomask-mask --example mask_throughput
+//! cargo run --release -p sonomask-mask --example mask_throughput -- \
 //!     --model models/default.snmk --reps 5 --json out.json a.dcm b.dcm
 //! ```
 //! `--json PATH` also writes the rows as JSON (`scripts/bench.sh` keeps
@@ -22,7 +22,7 @@ use std::time::Instant;
 use sonomask_core::blob::SignaturePolicy;
 use sonomask_deploy::blob_inference::{self, EnginePredictor};
 use sonomask_deploy::maps::DEFAULT_KEEP_LEVEL;
-use sonomask_deploy::mask::{Masker, apply, dicom_out, source};
+use sonomask_mask::{Masker, apply, dicom_out, source};
 
 fn main() -> anyhow::Result<()> {
     let mut model = PathBuf::from("models/default.snmk");
