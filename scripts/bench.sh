@@ -356,11 +356,13 @@ out = {"generated_by": "scripts/bench.sh" + (" --quick" if quick == "1" else "")
        "commit": commit, "figures": figs, "qemu": {}, "mask_throughput": None}
 for path in sorted(glob.glob(os.path.join(work, "qemu-*.json"))):
     rep = json.load(open(path))
+    # Mean over masked frames (as `hil` prints it), worst over every frame.
     counts = [f["instructions"] for f in rep["frames"] if f.get("instructions")]
+    masked = [f["instructions"] for f in rep["frames"] if f.get("instructions") and f["masked"]]
     stages = {}
     for st in ("preprocess", "inference", "fit", "masking", "total"):
-        v = [c[st] for c in counts]
-        stages[st] = {"mean": sum(v) / len(v) if v else None, "worst": max(v) if v else None}
+        v, m = [c[st] for c in counts], [c[st] for c in masked]
+        stages[st] = {"mean_masked": sum(m) / len(m) if m else None, "worst": max(v) if v else None}
     out["qemu"][os.path.basename(path)[5:-5]] = {
         "model": rep["model"], "frames": len(rep["frames"]),
         "masked": sum(1 for f in rep["frames"] if f["masked"]),
