@@ -248,6 +248,7 @@ fn anatomy_name(k: anatomy::SceneKind) -> &'static str {
         Vascular => "vascular",
         SmallParts => "small_parts",
         LymphNode => "lymph_node",
+        Ocular => "ocular",
         Air => "air",
     }
 }

@@ -23,7 +23,9 @@ pub(super) fn body_wall(sc: &mut Scene, scale: f32, hw: f32, rng: &mut impl Rng)
         Blend::Replace,
     ));
     let fat_end = skin + rng.uf(0.4, 2.0) * scale;
-    let fat_lvl = rng.uf(-34.0, -24.0);
+    // Subcutaneous fat is often nearly anechoic: the dark band under the
+    // bright skin line seen on real frames.
+    let fat_lvl = rng.uf(-56.0, -24.0);
     let tilt = rng.uf(-0.05, 0.05);
     let ph = rng.uf(0.0, 6.0);
     sc.push(Prim::new(

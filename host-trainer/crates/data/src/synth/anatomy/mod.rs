@@ -5,10 +5,13 @@
 //!
 //! This module holds the scene model (primitives, motion drivers, the
 //! physiological [`Phase`]), [`build`] and the probe-in-air scene;
-//! [`posed`] freezes a scene at one instant and evaluates it, and
-//! [`cardiac`], [`abdomen`] and [`superficial`] build the other scenes.
+//! [`posed`] freezes a scene at one instant and evaluates it,
+//! [`cardiac`], [`abdomen`] and [`superficial`] build the other scenes, and
+//! [`anechoic`] adds large fluid collections to them and builds the ocular
+//! scene.
 
 mod abdomen;
+mod anechoic;
 mod cardiac;
 mod posed;
 mod superficial;
@@ -269,6 +272,8 @@ pub(crate) enum SceneKind {
     Vascular,
     SmallParts,
     LymphNode,
+    /// Globe through the closed lid: mostly anechoic.
+    Ocular,
     /// Probe in air: nothing but reverberation.
     Air,
 }
@@ -282,7 +287,7 @@ pub(crate) fn build(
     half_width: f32,
     rng: &mut impl Rng,
 ) -> Scene {
-    match kind {
+    let mut sc = match kind {
         SceneKind::FourChamber => four_chamber(seed, depth, rng),
         SceneKind::LongAxis => long_axis(seed, depth, rng),
         SceneKind::ShortAxis => short_axis(seed, depth, rng),
@@ -292,8 +297,17 @@ pub(crate) fn build(
         SceneKind::Vascular | SceneKind::SmallParts | SceneKind::LymphNode => {
             superficial(kind, seed, depth, half_width, rng)
         }
+        SceneKind::Ocular => anechoic::ocular(seed, depth, half_width, rng),
         SceneKind::Air => air(seed, depth, rng),
-    }
+    };
+    // Fluid goes on top of everything else; below the chest wall of a
+    // cardiac window, below the first few millimetres elsewhere.
+    let top = match kind {
+        SceneKind::FourChamber | SceneKind::LongAxis | SceneKind::ShortAxis => depth * 0.3,
+        _ => depth * 0.12,
+    };
+    anechoic::fluid_collections(&mut sc, kind, depth, half_width, top, rng);
+    sc
 }
 
 /// Probe in air: reverberation lines parallel to the face and nothing else.
