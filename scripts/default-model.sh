@@ -11,8 +11,9 @@
 #   bash scripts/default-model.sh --cart [WORKDIR]   # the cart's narrow net, ~5 minutes
 #
 # WORKDIR (default: target/default-model, target/cart-model) keeps the pool,
-# labels, journal and checkpoints; the blob and its report are written into
-# models/.
+# labels, journal and checkpoints; the blob, its report and the refined float
+# checkpoint (<name>.bpk, .bpk.json) are written into models/ (or
+# $SONOMASK_MODELS_DIR, to try a recipe without replacing the shipped files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=default
@@ -21,8 +22,14 @@ if [ "${1:-}" = "--cart" ]; then
     shift
 fi
 work="${1:-target/$name-model}"
-cargo build --release -q -p sonomask
-S="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/sonomask"
+# SONOMASK_BIN: use this binary instead of building one (e.g. a copy, when
+# several checkouts share one target directory and its release/sonomask).
+if [ -n "${SONOMASK_BIN:-}" ]; then
+    S="$(realpath "$SONOMASK_BIN")"
+else
+    cargo build --release -q -p sonomask
+    S="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/sonomask"
+fi
 root="$PWD"
 rm -rf "$work" && mkdir -p "$work"
 cd "$work"
@@ -32,6 +39,12 @@ cd "$work"
 "$S" weak-label --method threshold --data pool --out thr
 "$S" check --data pool --labels thr --oracle --journal j.jsonl
 "$S" annotate --oracle --data pool --clips 20 --prefer-rejected j.jsonl --out hq
+# Real frames with human-drawn sectors (datasets/real-dev, the committed
+# files only, so the model rebuilds the same on any clone) join the
+# refinement; real/truth is their label folder.
+"$S" ingest --out real --truth "$root/datasets/real-dev/labels" "$root/datasets/real-dev/files" 2> real.log
+# shellcheck source=scripts/recipe.sh
+source "$root/scripts/recipe.sh"
 if [ "$name" = cart ]; then
     # The cart's network: narrow enough for the Cortex-M7 (2.6 M MACs
     # against 8.2 M); more frames per clip and epochs than the default, and
@@ -39,16 +52,24 @@ if [ "$name" = cart ]; then
     # models/cart.md).
     "$S" train --data pool --labels thr --decisions j.jsonl --out pre.bpk \
         --encoder 4,8,16 --bottleneck 32 --seed 1 --epochs 45 --patience 10 --frames-per-clip 12
-    "$S" train --data pool --labels hq --init pre.bpk --out ref.bpk --seed 1
 else
     "$S" train --data pool --labels thr --decisions j.jsonl --out pre.bpk
-    "$S" train --data pool --labels hq --init pre.bpk --out ref.bpk
 fi
+"$S" train --data pool --labels hq --init pre.bpk --out ref.bpk \
+    --extra-data real --extra-labels real/truth "${REFINE_ARGS[@]}"
 # The same file name inside WORKDIR for both: the blob's report records it.
 "$S" quantize --model ref.bpk --calib pool --out default.snmk
 "$S" sign --model default.snmk --key "$root/keys/dev.key" --out default.snmk
-out="$root/models/$name.snmk"
-cp default.snmk "$out.tmp" && mv "$out.tmp" "$out"
-cp default.snmk.json "$out.json.tmp" && mv "$out.json.tmp" "$out.json"
+# The float checkpoint ships beside the blob: the starting point for
+# adapting the model to a scanner (README, "Adapt the shipped model").
+models="${SONOMASK_MODELS_DIR:-$root/models}"
+out="$models/$name.snmk"
+for f in default.snmk default.snmk.json ref.bpk ref.bpk.json; do
+    case "$f" in
+        default.*) dst="$models/$name.${f#default.}" ;;
+        ref.*) dst="$models/$name.${f#ref.}" ;;
+    esac
+    cp "$f" "$dst.tmp" && mv "$dst.tmp" "$dst"
+done
 "$S" inspect "$out" --pubkey "$root/keys/dev.key.pub" --require-signature | sed -n 1,10p
 sha256sum "$out"

@@ -4,11 +4,17 @@ use std::process::ExitCode;
 use sonomask_data::dataset;
 use sonomask_data::ingest::{self, IngestEvent};
 
-/// Turn DICOM files and PNG/JPEG stills into a dataset (no ground truth).
+/// Turn DICOM files and PNG/JPEG stills into a dataset.
 ///
 /// Folders are searched for DICOM and PNG/JPEG files, so the weak labelers
 /// (and later training) run on your own data. One clip per file; every frame
 /// of a multi-frame DICOM.
+///
+/// With --truth DIR, a clip whose DIR/<clip-id>.json holds a drawn sector
+/// (the JSON `sonomask annotate` writes) gets ground truth: `sonomask eval`
+/// scores masks against it (PHI leak counts every non-black pixel outside
+/// the sector), and OUT/truth/<clip-id>.png is a label folder for
+/// `sonomask train --labels`.
 ///
 /// Unreadable or unsupported files are reported and skipped; the exit code is
 /// 1 when anything was skipped, 2 when nothing could be read.
@@ -25,6 +31,10 @@ pub struct Args {
     /// Replace the contents of a non-empty output folder.
     #[arg(long)]
     force: bool,
+    /// Folder of sector labels (<clip-id>.json, as `sonomask annotate` writes)
+    /// that give the clips named there ground truth.
+    #[arg(long, value_name = "DIR")]
+    truth: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -36,15 +46,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let summary = ingest::ingest_files(
         &files,
         &args.out,
-        serde_json::json!({ "inputs": args.inputs }),
+        serde_json::json!({ "inputs": args.inputs, "truth": args.truth }),
+        args.truth.as_deref(),
         &mut |event| match event {
             IngestEvent::Clip { input, entry } => eprintln!(
-                "{} -> {} ({} frames, {}x{})",
+                "{} -> {} ({} frames, {}x{}{})",
                 input.display(),
                 entry.id,
                 entry.frames,
                 entry.width,
-                entry.height
+                entry.height,
+                if entry.ground_truth {
+                    ", ground truth"
+                } else {
+                    ""
+                }
             ),
             IngestEvent::Skipped { error, .. } => eprintln!("skipped: {error}"),
         },

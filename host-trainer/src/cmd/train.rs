@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use sonomask_data::dataset::Dataset;
-use sonomask_train::training::{self, TrainRequest, TrainingConfig};
+use sonomask_train::training::{self, ExtraSource, TrainRequest, TrainingConfig};
 use sonomask_train::{DeviceChoice, model};
 
 /// Train the sector network on labelled clips (burn, BCE + soft Dice, Adam).
@@ -31,6 +31,15 @@ pub struct Args {
     /// Review journal (JSONL) selecting the accepted labels.
     #[arg(long)]
     decisions: Option<PathBuf>,
+    /// Another dataset with labels to train on alongside --data (e.g. real
+    /// frames from `sonomask ingest --truth`, next to a synthetic pool).
+    /// Repeatable; pairs with --extra-labels in order. Each of its labelled
+    /// clips gives as many samples as a --data clip (frames repeat for stills).
+    #[arg(long, value_name = "DIR", requires = "extra_labels")]
+    extra_data: Vec<PathBuf>,
+    /// The label folder (<clip-id>.png) of each --extra-data, in order.
+    #[arg(long, value_name = "DIR")]
+    extra_labels: Vec<PathBuf>,
     /// Start from this checkpoint's weights (and architecture).
     #[arg(long)]
     init: Option<PathBuf>,
@@ -101,9 +110,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             model::MAX_INT8_BYTES
         );
     }
+    if args.extra_data.len() != args.extra_labels.len() {
+        anyhow::bail!(
+            "--extra-data and --extra-labels pair up in order: got {} and {}",
+            args.extra_data.len(),
+            args.extra_labels.len()
+        );
+    }
+    let extra_sets = args
+        .extra_data
+        .iter()
+        .map(|d| Dataset::open(d).with_context(|| format!("opening --extra-data {}", d.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let extra: Vec<ExtraSource<'_>> = extra_sets
+        .iter()
+        .zip(&args.extra_labels)
+        .map(|(data, labels)| ExtraSource { data, labels })
+        .collect();
     let req = TrainRequest {
         data: &data,
         labels: &args.labels,
+        extra: &extra,
         decisions: args.decisions.as_deref(),
         init: args.init.as_deref(),
         out: &args.out,

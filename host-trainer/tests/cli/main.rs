@@ -1,12 +1,15 @@
 //! The `sonomask` command line end to end, one test binary (ripgrep's
 //! style): every subcommand's behaviour and exit codes ([`cli`]), `mask` on
-//! real and hostile files ([`mask`]), experiments ([`experiment`]), the
+//! real and hostile files ([`mask`]), the real development set
+//! ([`realdev`]), experiments ([`experiment`]), the
 //! review and annotation servers over HTTP ([`web`]) and in a real browser
 //! ([`browser`]). Shared helpers in [`support`].
+
 
 mod browser;
 mod cli;
 mod experiment;
 mod mask;
+mod realdev;
 mod support;
 mod web;

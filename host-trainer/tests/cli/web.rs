@@ -171,7 +171,7 @@ fn demo_prints_a_review_command_that_starts_the_ui() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_sonomask"))
-        .args(["demo", "--out", p(&out), "--clips", "2", "--frames", "3"])
+        .args(["demo", "--out", p(&out), "--clips", "6", "--frames", "3"])
         // The closing repeated runs train 5 networks: CI runs them in the
         // small demo; this test is about the review command.
         .arg("--no-experiment")

@@ -307,7 +307,7 @@ pub fn annotate(
             .cloned()
             .ok_or_else(|| OracleError::Clip {
                 clip: c.id.clone(),
-                message: "meta.json has no ground-truth regions (only synthetic data can be annotated by the oracle)".into(),
+                message: "meta.json has no ground-truth regions (the oracle draws from known sectors: synthetic clips, or real ones ingested with --truth)".into(),
             })
             .and_then(|v| {
                 serde_json::from_value(v).map_err(|e| OracleError::Clip {

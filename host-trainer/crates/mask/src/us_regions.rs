@@ -16,6 +16,7 @@
 use dicom_dictionary_std::tags;
 use dicom_object::DefaultDicomObject;
 use serde::Serialize;
+use sonomask_core::geometry::MAX_REGIONS;
 use sonomask_core::{Rect, Region, Regions};
 
 /// One item of the Sequence of Ultrasound Regions.
@@ -232,34 +233,57 @@ pub fn apply(fitted: &Regions, declared: &[UsRegion], w: u16, h: u16) -> (Region
         }
     }
 
-    // Clip each fitted region to the image rectangle it overlaps most.
+    // Clip each fitted region to the image rectangle it overlaps most, or,
+    // when it covers several declared image rectangles (a dual screen whose
+    // touching panes the map joined), to each of them: one region per pane,
+    // never one that spans the gap between them.
     let mut clipped = Regions::new();
     let mut owners: Vec<usize> = Vec::new();
     for region in fitted.iter() {
         let own = raster(&Regions::one(*region), w, h);
+        let covered: Vec<&(usize, UsRegion)> = image
+            .iter()
+            .filter(|(_, r)| {
+                let area = r.area();
+                area as f64 / frame_area >= MIN_REQUIRED_AREA
+                    && count_in(&own, w, &r.rect(0.0)) as f64 >= MIN_COVERAGE * area as f64
+            })
+            .collect();
         let best = image
             .iter()
             .map(|(i, r)| (count_in(&own, w, &r.rect(MARGIN)), i, r))
             .max_by_key(|(n, _, _)| *n)
             .filter(|(n, _, _)| *n > 0)
-            .map(|(_, i, r)| {
-                if owners.contains(i) && !report.split.contains(i) {
-                    report.split.push(*i);
-                }
-                owners.push(*i);
-                r.rect(MARGIN)
-            });
-        let out = match (region, best) {
-            (Region::Fan(f), Some(b)) => {
-                let mut f = *f;
-                f.clip = Some(f.clip.map_or(b, |c| intersect(&c, &b)));
-                Region::Fan(f)
+            .map(|(_, i, r)| (*i, *r));
+        let targets: Vec<(usize, UsRegion)> =
+            if covered.len() >= 2 && clipped.len() + covered.len() <= MAX_REGIONS {
+                covered.into_iter().copied().collect()
+            } else {
+                best.into_iter().collect()
+            };
+        if targets.is_empty() {
+            // Capacity is the same as the input's.
+            let _ = clipped.push(*region);
+            continue;
+        }
+        for (i, r) in targets {
+            if owners.contains(&i) && !report.split.contains(&i) {
+                report.split.push(i);
             }
-            (Region::Rect(r), Some(b)) => Region::Rect(intersect(r, &b)),
-            (other, None) => *other,
-        };
-        // Capacity is the same as the input's.
-        let _ = clipped.push(out);
+            owners.push(i);
+            let b = r.rect(MARGIN);
+            let out = match region {
+                Region::Fan(f) => {
+                    let mut f = *f;
+                    f.clip = Some(f.clip.map_or(b, |c| intersect(&c, &b)));
+                    Region::Fan(f)
+                }
+                Region::Rect(r) => Region::Rect(intersect(r, &b)),
+            };
+            if clipped.push(out).is_err() {
+                break;
+            }
+        }
     }
     (clipped, report)
 }
@@ -292,6 +316,32 @@ mod tests {
             panic!()
         };
         assert_eq!((r.x0, r.y0, r.x1, r.y1), (20.0, 18.0, 80.0, 90.0));
+    }
+
+    #[test]
+    fn a_fit_across_touching_panes_becomes_one_region_per_pane() {
+        // The map joined a dual screen's panes: one rectangle over both,
+        // missing the left pane's first 20 columns.
+        let fitted = Regions::one(Region::Rect(Rect::new(20.0, 10.0, 100.0, 90.0)));
+        let panes = [region(1, 0, 10, 49, 89), region(1, 50, 10, 99, 89)];
+        let (clipped, rep) = apply(&fitted, &panes, 100, 100);
+        assert!(
+            rep.used && rep.missed.is_empty() && rep.split.is_empty(),
+            "{rep:?}"
+        );
+        let rects: Vec<(f32, f32)> = clipped
+            .iter()
+            .map(|r| match r {
+                Region::Rect(r) => (r.x0, r.x1),
+                Region::Fan(_) => panic!("{r:?}"),
+            })
+            .collect();
+        // Each pane keeps what the fit covers of it, nothing of the other.
+        assert_eq!(rects, [(20.0, 52.0), (48.0, 100.0)]);
+        // A fit covering one pane and a sliver of the other stays one region.
+        let fitted = Regions::one(Region::Rect(Rect::new(0.0, 10.0, 60.0, 90.0)));
+        let (clipped, _) = apply(&fitted, &panes, 100, 100);
+        assert_eq!(clipped.len(), 1);
     }
 
     #[test]

@@ -49,6 +49,11 @@ pub struct CheckpointMeta {
     pub decisions: Option<PathBuf>,
     /// The checkpoint this run started from (`--init`).
     pub init: Option<PathBuf>,
+    /// More labelled datasets trained alongside `data` (`--extra-data`);
+    /// left out of the JSON when there are none, so older runs' metadata
+    /// (and the provenance hash of their blobs) is unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<ExtraMeta>,
     pub split: DataSummary,
     pub epochs: Vec<EpochMetrics>,
     /// The epoch whose weights were saved (best validation loss).
@@ -63,6 +68,15 @@ pub struct CheckpointMeta {
     pub weights_len: u64,
     /// FNV-1a 64 of the weights file, hex.
     pub weights_fnv1a64: String,
+}
+
+/// One extra labelled dataset of a run ([`CheckpointMeta::extra`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExtraMeta {
+    pub data: PathBuf,
+    pub labels: PathBuf,
+    /// Labelled clips used from it.
+    pub clips: usize,
 }
 
 /// Where the JSON of checkpoint `ckpt` lives: `CKPT.json`.

@@ -90,14 +90,27 @@ pub fn labelled_clips<'d>(
     Ok(clips)
 }
 
-/// Loads up to `frames_per_clip` evenly spaced frames of each clip with
+/// How many samples a clip gives: up to `frames_per_clip` evenly spaced
+/// frames, or (`Fill`) exactly `frames_per_clip`, its frames repeated when
+/// it has fewer — so a single real still weighs as much in an epoch as a
+/// synthetic clip (augmentation draws differ per sample, so the repeats
+/// are not identical images).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PerClip {
+    UpTo,
+    Fill,
+}
+
+/// Loads `frames_per_clip` frames of each clip (see [`PerClip`]) with
 /// their label, area-averaged to `w × h`. Clips load in parallel; the order
 /// of the result is fixed (clip id, frame index).
+#[allow(clippy::too_many_arguments)]
 pub fn load(
     data: &Dataset,
     labels: &Path,
     clips: &[&ClipEntry],
     frames_per_clip: usize,
+    per_clip: PerClip,
     w: usize,
     h: usize,
     on_clip: &(dyn Fn() + Sync),
@@ -108,7 +121,17 @@ pub fn load(
         .map(|(ci, c)| {
             let mask = dataset::read_label_mask(labels, c)?;
             let target: Vec<f32> = frame_to_input(&mask, w, h);
-            let samples = spread_frames(c.frames, frames_per_clip)
+            let spread = spread_frames(c.frames, frames_per_clip);
+            let picks: Vec<usize> = match per_clip {
+                PerClip::UpTo => spread,
+                PerClip::Fill => spread
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(frames_per_clip)
+                    .collect(),
+            };
+            let samples = picks
                 .into_iter()
                 .map(|i| {
                     let frame = load_frame_luma(data, c, i)?;
@@ -129,6 +152,20 @@ pub fn load(
         clips: clips.iter().map(|c| c.id.clone()).collect(),
         samples: per_clip.into_iter().flatten().collect(),
     })
+}
+
+impl SegDataset {
+    /// Appends `other`'s clips (ids prefixed with `prefix`) and samples.
+    pub fn append(&mut self, other: SegDataset, prefix: &str) {
+        let base = self.clips.len();
+        self.clips
+            .extend(other.clips.into_iter().map(|c| format!("{prefix}{c}")));
+        self.samples
+            .extend(other.samples.into_iter().map(|s| Sample {
+                clip: base + s.clip,
+                ..s
+            }));
+    }
 }
 
 /// Splits `n` clips into (train, validation) index sets: a seeded shuffle,

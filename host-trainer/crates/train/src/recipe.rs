@@ -230,6 +230,7 @@ pub fn train(
         TrainRequest {
             data: pool,
             labels: step.labels,
+            extra: &[],
             decisions: step.decisions,
             init: step.init,
             out: step.out,

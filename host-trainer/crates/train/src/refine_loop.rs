@@ -233,6 +233,7 @@ pub fn run(cfg: &LoopConfig, on_event: &mut dyn FnMut(Event<'_>)) -> Result<Outc
                 TrainRequest {
                     data: &data,
                     labels: &labels,
+                    extra: &[],
                     decisions: None,
                     init: Some(&model),
                     out: &next,

@@ -54,6 +54,7 @@ pub fn fixture() -> &'static Fixture {
             TrainRequest {
                 data: &ds,
                 labels: &labels,
+                extra: &[],
                 decisions: None,
                 init: None,
                 out: &ckpt,

@@ -72,6 +72,7 @@ fn run(
         TrainRequest {
             data: &data,
             labels: labels.unwrap_or(&f.labels),
+            extra: &[],
             decisions,
             init,
             out,

@@ -88,10 +88,22 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
+/// Labelled clips of another dataset trained alongside the main one: real
+/// frames with human-drawn sectors next to a synthetic pool. Every clip
+/// gives `frames_per_clip` samples ([`data::PerClip::Fill`]); no journal
+/// applies to them.
+#[derive(Clone, Copy)]
+pub struct ExtraSource<'a> {
+    pub data: &'a Dataset,
+    pub labels: &'a Path,
+}
+
 /// What to train on and where to write.
 pub struct TrainRequest<'a> {
     pub data: &'a Dataset,
     pub labels: &'a Path,
+    /// More labelled datasets (see [`ExtraSource`]); usually empty.
+    pub extra: &'a [ExtraSource<'a>],
     pub decisions: Option<&'a Path>,
     pub init: Option<&'a Path>,
     pub out: &'a Path,
@@ -226,10 +238,37 @@ pub fn train(
         .unwrap_or_else(|| auto_frames_per_clip(clips.len()));
     config.frames_per_clip = Some(frames_per_clip);
     let pb = progress::bar(clips.len() as u64, "loading");
-    let ds = data::load(req.data, req.labels, &clips, frames_per_clip, w, h, &|| {
-        pb.inc(1)
-    })?;
+    let mut ds = data::load(
+        req.data,
+        req.labels,
+        &clips,
+        frames_per_clip,
+        data::PerClip::UpTo,
+        w,
+        h,
+        &|| pb.inc(1),
+    )?;
     pb.finish_and_clear();
+    let mut extra_meta = Vec::with_capacity(req.extra.len());
+    for (k, x) in req.extra.iter().enumerate() {
+        let clips = data::labelled_clips(x.data, x.labels, None)?;
+        let more = data::load(
+            x.data,
+            x.labels,
+            &clips,
+            frames_per_clip,
+            data::PerClip::Fill,
+            w,
+            h,
+            &|| (),
+        )?;
+        extra_meta.push(checkpoint::ExtraMeta {
+            data: x.data.root().to_path_buf(),
+            labels: x.labels.to_path_buf(),
+            clips: clips.len(),
+        });
+        ds.append(more, &format!("extra{}:", k + 1));
+    }
     let (train_set, val_set) = data::split(ds.clips.len(), config.val_fraction, config.seed);
     let train_samples = ds.subset(&train_set);
     let val_samples = ds.subset(&val_set);
@@ -252,6 +291,7 @@ pub fn train(
         labels: req.labels.to_path_buf(),
         decisions: req.decisions.map(Path::to_path_buf),
         init: req.init.map(Path::to_path_buf),
+        extra: extra_meta,
         split,
         epochs: Vec::new(),
         best_epoch: 0,

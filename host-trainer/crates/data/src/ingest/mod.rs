@@ -29,6 +29,7 @@
 
 mod dicom;
 mod palette;
+pub mod truth;
 
 pub use dicom::{
     ColorSamples, catch_decoder_panic, declared_photometric, decode_frames, effective_color,
@@ -71,6 +72,8 @@ pub enum IngestError {
     NothingRead { files: usize },
     #[error(transparent)]
     Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Truth(#[from] truth::TruthError),
 }
 
 /// Whether the file starts like a DICOM Part 10 file (`DICM` at byte 128).
@@ -229,15 +232,26 @@ pub struct IngestSummary {
     pub skipped: usize,
 }
 
+/// The folder inside an ingested dataset that holds the sector masks of the
+/// clips that came with a label (a `--labels` folder for training).
+pub const TRUTH_DIR: &str = "truth";
+
 /// Reads every file of `files` into a clip of the dataset at `out` (one
 /// clip per file, every frame of a multi-frame DICOM; ids from the file
 /// names, made unique) and writes the manifest last, with `config` as the
 /// record of what made it. `out` must be ready ([`dataset::prepare_out`]).
 /// Fails when no file could be read.
+///
+/// With `truth` (a folder of sector labels, [`truth`]), a clip whose
+/// `<id>.json` is there gets ground truth (`sector.png`, `overlay.png`), so
+/// `sonomask eval` can score it, and its sector mask is also written as
+/// `out/truth/<id>.png`, a label folder `sonomask train --labels` reads.
+/// A label that exists but cannot be used is an error, not a skip.
 pub fn ingest_files(
     files: &[PathBuf],
     out: &Path,
     config: serde_json::Value,
+    truth: Option<&Path>,
     on_file: &mut dyn FnMut(IngestEvent<'_>),
 ) -> Result<IngestSummary, IngestError> {
     let mut clips = Vec::new();
@@ -262,7 +276,28 @@ pub fn ingest_files(
             k += 1;
             id = format!("{base}-{k}");
         }
-        let meta = serde_json::json!({ "id": id, "source": f, "frames": frames.len() });
+        let labelled = match truth {
+            Some(dir) => truth::read_regions(dir, &id)?
+                .map(|(path, regions)| {
+                    truth::ClipTruth::new(&path, &regions, &frames).map(|t| (t, regions))
+                })
+                .transpose()?,
+            None => None,
+        };
+        if let Some((t, _)) = &labelled {
+            let dir = out.join(TRUTH_DIR);
+            std::fs::create_dir_all(&dir).map_err(|source| DatasetError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            dataset::write_png(&dir.join(format!("{id}.png")), &t.sector)?;
+        }
+        let mut meta = serde_json::json!({ "id": id, "source": f, "frames": frames.len() });
+        if let Some((_, regions)) = &labelled {
+            // Where synthetic clips keep their exact geometry: what the
+            // simulated annotator (`annotate --oracle`) draws from.
+            meta["regions"] = serde_json::to_value(regions).unwrap_or_default();
+        }
         let refs = match &frames {
             Frames::Gray(v) => FramesRef::Gray(v),
             Frames::Rgb(v) => FramesRef::Rgb(v),
@@ -272,8 +307,8 @@ pub fn ingest_files(
             &ClipData {
                 id: &id,
                 frames: refs,
-                sector: None,
-                overlay: None,
+                sector: labelled.as_ref().map(|(t, _)| &t.sector),
+                overlay: labelled.as_ref().map(|(t, _)| &t.overlay),
                 meta,
             },
         )?;
