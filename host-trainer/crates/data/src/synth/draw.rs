@@ -50,6 +50,16 @@ impl Layer {
         }
     }
 
+    /// Makes `[x0, x1) × [y0, y1)` transparent again (a window's hole for
+    /// the picture it shows).
+    pub(crate) fn clear(&mut self, x0: i32, y0: i32, x1: i32, y1: i32) {
+        for y in y0.max(0)..y1.min(self.h) {
+            for x in x0.max(0)..x1.min(self.w) {
+                self.alpha[(y * self.w + x) as usize] = 0.0;
+            }
+        }
+    }
+
     pub(crate) fn compile(&self) -> CompiledLayer {
         let entries = self
             .alpha

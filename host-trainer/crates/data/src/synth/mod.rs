@@ -8,7 +8,10 @@
 //! scanners burn in around and over the image: patient header, clock,
 //! parameter columns, grey and colour bars, depth dots hugging the sector
 //! edge, focus and orientation markers, calipers, toolbar, annotations and a
-//! sweeping ECG, optionally JPEG-compressed.
+//! sweeping ECG, optionally JPEG-compressed. About a third of the clips
+//! show that picture the way other tools pass it on ([`Screen`]): inside a
+//! desktop application window, inside a phone app, or as the bare probe
+//! stream, sometimes cropped.
 //!
 //! Ground truth per clip: `sector` (exactly [`Regions::rasterize`] of
 //! `meta.regions`) and `overlay` (every pixel drawn as annotation or PHI in
@@ -27,6 +30,7 @@ mod layout;
 mod overlay;
 mod phi;
 mod scan;
+mod screen;
 mod strip;
 mod util;
 
@@ -96,6 +100,25 @@ impl FromStr for Layout {
             .find(|l| l.as_str() == t || (t == "m-mode" && *l == Layout::Mmode))
             .ok_or_else(|| ParseLayoutError(s.to_string()))
     }
+}
+
+/// How the scanner's picture reaches us.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Screen {
+    /// The scanner's own screen (video out, DICOM export).
+    #[default]
+    Scanner,
+    /// A desktop application window around the scanner screen (screen
+    /// recordings and screenshots of viewers and tools); the window is
+    /// overlay.
+    App,
+    /// A phone or tablet app of a handheld probe: image in the middle,
+    /// bars above and below, a logo that may sit inside the sector.
+    Handheld,
+    /// The bare probe stream: the sector on black without any text,
+    /// sometimes cut by the frame edges.
+    Probe,
 }
 
 /// Transducer family.
@@ -189,6 +212,9 @@ impl Default for SynthConfig {
 pub struct ClipMeta {
     pub id: String,
     pub layout: Layout,
+    /// How the picture is shown: scanner screen, app window, phone app or bare stream.
+    #[serde(default)]
+    pub screen: Screen,
     /// This clip's own seed.
     pub seed: u64,
     pub width: u32,
@@ -302,8 +328,21 @@ pub fn generate_clip(cfg: &SynthConfig, index: usize) -> SynthClip {
     let seed = util::mix(cfg.seed, index as u64 + 1);
     let n_frames = cfg.frames.max(1);
     let mut rng = util::rng_for(seed, 1);
-    let (w, h) = cfg.size.unwrap_or_else(|| layout::pick_size(&mut rng));
-    let (w, h) = (w.clamp(64, 4096), h.clamp(64, 4096));
+    let native = cfg.size.unwrap_or_else(|| layout::pick_size(&mut rng));
+    let native = (native.0.clamp(64, 4096), native.1.clamp(64, 4096));
+    // The screen has its own random stream, so the scanner screens of
+    // `Screen::Scanner` clips are the same as before screens existed.
+    let mut screen_rng = util::rng_for(seed, 6);
+    let screen_plan = screen::plan(
+        layout,
+        native,
+        cfg.size.is_some(),
+        n_frames,
+        &mut screen_rng,
+    );
+    let kind = screen_plan.kind;
+    let scanner_ui = screen_plan.scanner_ui;
+    let (w, h) = screen_plan.inner;
     let plan = layout::plan(layout, w, h, &mut rng);
     let regions = plan.regions();
     let n = (w * h) as usize;
@@ -314,25 +353,39 @@ pub fn generate_clip(cfg: &SynthConfig, index: usize) -> SynthClip {
     let mut scan = scan::build(&plan, seed, n_frames, &mut scan_rng);
 
     let mut ui_rng = util::rng_for(seed, 3);
-    let color = scan.doppler.is_some() || ui_rng.chance(0.45);
+    let inner_color = scan.doppler.is_some() || ui_rng.chance(0.45);
     let probe_name = phi::probe_name(plan.probe, &mut ui_rng);
     let preset = phi::preset(plan.probe, &mut ui_rng);
-    let ui = overlay::build(
-        &overlay::UiCtx {
-            plan: &plan,
-            scan: &scan,
-            sector: &sector,
-            color,
-            seed,
-            probe_name: &probe_name,
-            preset: &preset,
-        },
-        &mut ui_rng,
-    );
+    let ui = if screen_plan.scanner_ui {
+        overlay::build(
+            &overlay::UiCtx {
+                plan: &plan,
+                scan: &scan,
+                sector: &sector,
+                color: inner_color,
+                seed,
+                probe_name: &probe_name,
+                preset: &preset,
+                panel: screen_plan.panel,
+            },
+            &mut ui_rng,
+        )
+    } else {
+        overlay::Ui::bare(w, h)
+    };
     let jpeg_quality = ui_rng.chance(0.35).then(|| ui_rng.ui(60, 90) as u8);
+    // Windows are coloured unless the recording went grey; a colour scan
+    // stays colour.
+    let color = match kind {
+        Screen::Scanner | Screen::Probe => inner_color,
+        Screen::App | Screen::Handheld => inner_color || !screen_plan.grey,
+    };
+    let composer = screen::Composer::new(screen_plan, &regions, &sector, &mut screen_rng);
+    let (out_w, out_h) = composer.as_ref().map_or((w, h), |c| (c.w, c.h));
 
     let mut overlay_mask = vec![0u8; n];
     ui.layer.mark_mask(&mut overlay_mask);
+    let mut out_mask = vec![0u8; (out_w * out_h) as usize];
     let layer = ui.layer.compile();
     let mut grey = vec![0u8; n];
     let mut frames = Vec::with_capacity(n_frames);
@@ -351,14 +404,25 @@ pub fn generate_clip(cfg: &SynthConfig, index: usize) -> SynthClip {
             };
             ui.draw_dynamic(k, &scan.timing, &mut surf);
         }
+        if let Some(c) = &composer {
+            rgb = c.frame(k, &rgb, &mut out_mask);
+        }
         if !color {
             to_grey(&mut rgb);
         }
         if let Some(q) = jpeg_quality {
-            rgb = jpeg_roundtrip(rgb, w, h, q, color);
+            rgb = jpeg_roundtrip(rgb, out_w, out_h, q, color);
         }
-        frames.push(RgbImage::from_raw(w, h, rgb).expect("frame buffer has w*h*3 bytes"));
+        frames.push(RgbImage::from_raw(out_w, out_h, rgb).expect("frame buffer has w*h*3 bytes"));
     }
+    let (regions, sector, overlay_mask) = match composer {
+        Some(c) => {
+            c.overlay(&overlay_mask, &mut out_mask);
+            (c.regions, c.sector, out_mask)
+        }
+        None => (regions, sector, overlay_mask),
+    };
+    let (w, h) = (out_w, out_h);
 
     let frozen_regions = plan
         .panes
@@ -370,6 +434,7 @@ pub fn generate_clip(cfg: &SynthConfig, index: usize) -> SynthClip {
     let meta = ClipMeta {
         id: format!("clip{index:04}"),
         layout,
+        screen: kind,
         seed,
         width: w,
         height: h,
@@ -392,8 +457,8 @@ pub fn generate_clip(cfg: &SynthConfig, index: usize) -> SynthClip {
         doppler: scan.doppler,
         strip: scan.strip.as_ref().map(|s| s.kind),
         has_calipers: ui.has_calipers,
-        has_toolbar: plan.ui.toolbar.is_some(),
-        has_header_panel: plan.ui.header_panel.is_some(),
+        has_toolbar: scanner_ui && plan.ui.toolbar.is_some(),
+        has_header_panel: scanner_ui && plan.ui.header_panel.is_some(),
         has_clock: ui.has_clock,
         frozen_regions,
         jpeg_quality,
@@ -467,7 +532,10 @@ pub fn contact_sheet(clips: &[&SynthClip], columns: usize, thumb_width: u32) -> 
             }
         }
         image::imageops::replace(&mut sheet, &thumb, i64::from(cx), i64::from(cy));
-        let label = format!("{} {}", clip.meta.id, clip.meta.layout);
+        let label = match clip.meta.screen {
+            Screen::Scanner => format!("{} {}", clip.meta.id, clip.meta.layout),
+            s => format!("{} {} {s:?}", clip.meta.id, clip.meta.layout),
+        };
         draw::text(
             &mut sheet,
             cx as f32,

@@ -66,6 +66,10 @@ fn every_layout_is_sane() {
             let clip = generate_clip(&cfg(100 + seed, &[l]), seed as usize);
             let m = &clip.meta;
             assert_eq!(clip.frames.len(), 6);
+            // Windows, phone apps and bare streams: see `screens_...` below.
+            if m.screen != Screen::Scanner {
+                continue;
+            }
             assert!(
                 (640..=1024).contains(&m.width) && (480..=768).contains(&m.height),
                 "{m:?}"
@@ -118,6 +122,9 @@ fn overlay_is_mostly_outside_and_nothing_leaks() {
     for (i, l) in Layout::ALL.into_iter().enumerate() {
         let clip = generate_clip(&cfg(21, &[l]), i);
         let m = &clip.meta;
+        if m.screen != Screen::Scanner {
+            continue;
+        }
         let (w, h) = (m.width as i64, m.height as i64);
         let sec = clip.sector.as_raw();
         let ov = clip.overlay.as_raw();
@@ -172,10 +179,10 @@ fn overlay_is_mostly_outside_and_nothing_leaks() {
 #[test]
 fn tissue_moves_and_text_stays() {
     let mut checked = 0;
-    for (i, l) in Layout::ALL.into_iter().cycle().take(10).enumerate() {
+    for (i, l) in Layout::ALL.into_iter().cycle().take(16).enumerate() {
         let clip = generate_clip(&cfg(31, &[l]), i);
         let m = &clip.meta;
-        if m.near_black {
+        if m.near_black || m.screen != Screen::Scanner {
             continue;
         }
         checked += 1;
@@ -236,4 +243,82 @@ fn odd_sizes_and_single_frames_work() {
             assert!(clip.meta.regions.is_valid(), "{size:?} {l}");
         }
     }
+}
+
+/// Pixels of `clip`'s last frame brighter than 8 that lie more than 2 px
+/// from both the sector and the overlay.
+fn stray_pixels(clip: &SynthClip) -> usize {
+    let m = &clip.meta;
+    let (w, h) = (i64::from(m.width), i64::from(m.height));
+    let (sec, ov) = (clip.sector.as_raw(), clip.overlay.as_raw());
+    let near = |x: i64, y: i64| {
+        (-2..=2).any(|dy| {
+            (-2..=2).any(|dx| {
+                let (xx, yy) = (x + dx, y + dy);
+                xx >= 0
+                    && yy >= 0
+                    && xx < w
+                    && yy < h
+                    && (ov[(yy * w + xx) as usize] != 0 || sec[(yy * w + xx) as usize] != 0)
+            })
+        })
+    };
+    let f = &clip.frames[m.frames - 1];
+    (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let p = f.get_pixel(x as u32, y as u32);
+            p[0].max(p[1]).max(p[2]) > 8 && !near(x, y)
+        })
+        .count()
+}
+
+#[test]
+fn screens_are_mixed_and_keep_their_ground_truth() {
+    let c = SynthConfig {
+        seed: 7,
+        clips: 40,
+        frames: 2,
+        size: None,
+        layouts: Vec::new(),
+    };
+    let mut seen = std::collections::HashMap::new();
+    for i in 0..c.clips {
+        let clip = generate_clip(&c, i);
+        let m = &clip.meta;
+        *seen.entry(m.screen).or_insert(0usize) += 1;
+        assert!(m.regions.is_valid(), "{m:?}");
+        for f in &clip.frames {
+            assert_eq!(f.dimensions(), (m.width, m.height));
+        }
+        let mut r = vec![0u8; (m.width * m.height) as usize];
+        assert!(m.regions.rasterize(m.width as u16, m.height as u16, &mut r));
+        assert_eq!(r.as_slice(), clip.sector.as_raw().as_slice(), "{}", m.id);
+        let (sec, ov) = (clip.sector.as_raw(), clip.overlay.as_raw());
+        let n = sec.len() as f32;
+        let area = sec.iter().filter(|&&s| s != 0).count() as f32 / n;
+        assert!((0.04..0.9).contains(&area), "{} sector area {area}", m.id);
+        let outside = sec.iter().filter(|&&s| s == 0).count() as f32;
+        let marked = sec
+            .iter()
+            .zip(ov)
+            .filter(|&(&s, &o)| s == 0 && o != 0)
+            .count() as f32;
+        match m.screen {
+            // The window is burned-in UI (the scanner's own black is not).
+            Screen::App => assert!(marked > 0.15 * outside, "{}: {marked}/{outside}", m.id),
+            Screen::Handheld => assert!(marked > 500.0, "{}: {marked}", m.id),
+            // A bare stream carries no text and nothing but the sector.
+            Screen::Probe => {
+                assert!(ov.iter().all(|&o| o == 0), "{}", m.id);
+                if m.jpeg_quality.is_none() {
+                    assert!(stray_pixels(&clip) < 50, "{}", m.id);
+                }
+            }
+            Screen::Scanner => {}
+        }
+    }
+    let new = c.clips - seen.get(&Screen::Scanner).copied().unwrap_or(0);
+    assert!((8..=20).contains(&new), "{seen:?}");
+    assert_eq!(seen.len(), 4, "{seen:?}");
 }

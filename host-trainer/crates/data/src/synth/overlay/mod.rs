@@ -42,6 +42,8 @@ pub(crate) struct UiCtx<'a> {
     pub seed: u64,
     pub probe_name: &'a str,
     pub preset: &'a str,
+    /// A non-black scanner background around the image (part of the UI).
+    pub panel: Option<Rgb>,
 }
 
 #[derive(Clone, Debug)]
@@ -183,6 +185,9 @@ pub(crate) fn build(ctx: &UiCtx<'_>, rng: &mut impl Rng) -> Ui {
     } else {
         grey(0)
     };
+    if let Some(c) = ctx.panel {
+        panel(&mut b.layer, ctx.sector, w, c);
+    }
     toolbar(&mut b, rng);
     b.truncate = true;
     let has_clock = header(&mut b, rng);
@@ -230,7 +235,28 @@ pub(crate) fn build(ctx: &UiCtx<'_>, rng: &mut impl Rng) -> Ui {
     }
 }
 
+/// Fills everything outside the sector with the scanner's panel colour.
+fn panel(layer: &mut Layer, sector: &[u8], w: u32, c: Rgb) {
+    use draw::Surface;
+    for (i, _) in sector.iter().enumerate().filter(|(_, s)| **s == 0) {
+        layer.blend((i % w as usize) as i32, (i / w as usize) as i32, c, 1.0);
+    }
+}
+
 impl Ui {
+    /// No user interface at all (a bare probe stream, an image inside
+    /// someone else's window).
+    pub(crate) fn bare(w: u32, h: u32) -> Self {
+        Self {
+            layer: Layer::new(w, h),
+            dynamic: Vec::new(),
+            has_ecg: false,
+            has_calipers: false,
+            has_clock: false,
+            bg: grey(0),
+        }
+    }
+
     /// Draws the per-frame parts (clock, counters, ECG) of frame `k`.
     pub(crate) fn draw_dynamic(&self, k: usize, timing: &Timing, s: &mut FrameSurface<'_>) {
         let t = timing.time(k);
