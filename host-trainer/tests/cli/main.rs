@@ -1,11 +1,12 @@
 //! The `sonomask` command line end to end, one test binary (ripgrep's
-//! style): every subcommand's behaviour and exit codes ([`cli`]), `mask` on
+//! style): every subcommand's behaviour and exit codes ([`cli`]), adapting
+//! the shipped model to a scanner's real files ([`adapt`]), `mask` on
 //! real and hostile files ([`mask`]), the real development set
 //! ([`realdev`]), experiments ([`experiment`]), the
 //! review and annotation servers over HTTP ([`web`]) and in a real browser
 //! ([`browser`]). Shared helpers in [`support`].
 
-
+mod adapt;
 mod browser;
 mod cli;
 mod experiment;

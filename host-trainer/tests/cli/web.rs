@@ -199,7 +199,7 @@ fn demo_prints_a_review_command_that_starts_the_ui() {
     )
     .unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(r.json()["total"], 2);
+    assert_eq!(r.json()["total"], 6);
     assert_eq!(r.json()["labels"], "masks-temporal");
     assert!(
         text.lines()
