@@ -12,8 +12,10 @@ pub const MODEL_SLOT_LEN: usize = 1 << 20;
 pub const UART0_ADDR: u32 = 0x4000_4000;
 /// FPGA IO block; its LED register (offset 0) bit 0 is the fault line.
 pub const FPGAIO_ADDR: u32 = 0x4002_8000;
-/// The frame buffer holds a 1024×768 RGB frame, the largest the synthetic
-/// generator draws (2.25 MiB of the board's 4 MiB RAM).
+/// The reference board's largest frame: 1024×768 RGB (2.25 MiB of its 4
+/// MiB RAM), a cart's capture size. A larger frame is refused whole (the
+/// fault line rises and the answer is black, never a partial mask); the host
+/// (`sonomask mask`) has no such limit and masks 2083×1455 exports.
 pub const FRAME_BUFFER_BYTES: usize = 1024 * 768 * 3;
 /// Engine arena reserved (the architecture's budget).
 pub const ARENA_BYTES: usize = 256 * 1024;

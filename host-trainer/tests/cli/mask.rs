@@ -400,3 +400,52 @@ fn write_blank_with_region(path: &Path, w: u16, h: u16, (x0, y0, x1, y1): (u32, 
         .write_to_file(path)
         .unwrap();
 }
+
+#[test]
+fn large_and_portrait_frames_are_masked_at_full_size() {
+    // Real screens come larger and in other shapes than 640×480: a
+    // 2083×1455 DICOM export and a 776×1080 portrait phone recording (issue
+    // 17). The SonoSite frame, scaled up and letterboxed, stands in for
+    // both; whatever the model keeps, the output has the input's size and
+    // obeys its keep mask pixel for pixel.
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    let Frames::Rgb(cine) =
+        ingest::read_any(&root().join("tests/data/realdata/pydicom-sonosite-phased-ybr-cine.dcm"))
+            .unwrap()
+    else {
+        panic!("the cine is colour")
+    };
+    let big = image::imageops::resize(&cine[0], 2083, 1455, image::imageops::FilterType::Triangle);
+    big.save(inputs.join("large.png")).unwrap();
+    let small = image::imageops::resize(&cine[0], 776, 582, image::imageops::FilterType::Triangle);
+    let mut portrait = image::RgbImage::new(776, 1080);
+    image::imageops::replace(&mut portrait, &small, 0, 249);
+    portrait.save(inputs.join("portrait.png")).unwrap();
+
+    let out = dir.path().join("out");
+    let (code, err) = run(&[
+        "mask",
+        "--model",
+        model().to_str().unwrap(),
+        inputs.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--emit-masks",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for (id, img) in [("large", big), ("portrait", portrait)] {
+        let masked = ingest::read_any(&out.join(format!("{id}.png"))).unwrap();
+        let keep = image::open(out.join(format!("{id}_f000.mask.png")))
+            .unwrap()
+            .into_luma8();
+        assert_eq!(keep.dimensions(), img.dimensions(), "{id}");
+        assert_eq!(
+            file_report(&report(&out), id)["status"],
+            "masked",
+            "{id}: {err}"
+        );
+        check_masked(id, &Frames::Rgb(vec![img]), &masked, &keep);
+    }
+}
