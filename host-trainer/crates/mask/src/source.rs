@@ -99,6 +99,7 @@ fn read_dicom(path: &Path) -> Result<Source, IngestError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    ingest::check_encapsulated(path, &obj)?;
     let pixels = obj.decode_pixel_data().map_err(|e| IngestError::Pixels {
         path: path.to_path_buf(),
         message: e.to_string(),

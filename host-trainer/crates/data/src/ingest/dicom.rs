@@ -46,11 +46,68 @@ fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    check_encapsulated(path, &obj)?;
     let pixels = obj.decode_pixel_data().map_err(|e| IngestError::Pixels {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
     decode_frames(path, &obj, &pixels)
+}
+
+/// Refuses compressed pixel data that was cut short.
+///
+/// dicom-rs reads a file that ends inside its encapsulated pixel data
+/// without complaint, and the JPEG decoder fills what is missing, so a
+/// truncated cine would otherwise come out as frames of made-up pixels.
+/// Every frame needs its fragment, and a JPEG stream (baseline, extended,
+/// lossless) must end with its EOI marker.
+pub fn check_encapsulated(path: &Path, obj: &DefaultDicomObject) -> Result<(), IngestError> {
+    let Some(fragments) = obj
+        .element(tags::PIXEL_DATA)
+        .ok()
+        .and_then(|e| e.value().fragments())
+    else {
+        return Ok(());
+    };
+    let cut = |message: String| IngestError::Pixels {
+        path: path.to_path_buf(),
+        message,
+    };
+    let frames = obj
+        .element(tags::NUMBER_OF_FRAMES)
+        .ok()
+        .and_then(|e| e.to_int::<u32>().ok())
+        .unwrap_or(1)
+        .max(1) as usize;
+    if fragments.len() < frames {
+        return Err(cut(format!(
+            "{} pixel data fragments for {frames} frames (file cut short?)",
+            fragments.len()
+        )));
+    }
+    let ts = obj.meta().transfer_syntax().trim_end_matches(['\0', ' ']);
+    let jpeg = ts.starts_with("1.2.840.10008.1.2.4.")
+        && ts["1.2.840.10008.1.2.4.".len()..]
+            .parse::<u32>()
+            .is_ok_and(|n| (50..=70).contains(&n));
+    // One fragment per frame: each must end its stream; otherwise at least
+    // the last one must.
+    let ends: &[Vec<u8>] = if fragments.len() == frames {
+        fragments
+    } else {
+        &fragments[fragments.len() - 1..]
+    };
+    if jpeg {
+        for (i, f) in ends.iter().enumerate() {
+            let body = f.strip_suffix(&[0]).unwrap_or(f);
+            if !body.ends_with(&[0xFF, 0xD9]) {
+                return Err(cut(format!(
+                    "JPEG stream of fragment {i} has no end marker (file cut short?)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The photometric interpretation the file itself declares (dicom-rs

@@ -32,8 +32,8 @@ mod palette;
 pub mod truth;
 
 pub use dicom::{
-    ColorSamples, catch_decoder_panic, declared_photometric, decode_frames, effective_color,
-    read_dicom, unpack_ybr_full_422, ybr_full_to_rgb,
+    ColorSamples, catch_decoder_panic, check_encapsulated, declared_photometric, decode_frames,
+    effective_color, read_dicom, unpack_ybr_full_422, ybr_full_to_rgb,
 };
 pub use palette::{
     ChannelLut, apply_palette, build_channel_lut, expand_segmented, palette_luts, stored_values,

@@ -1,8 +1,10 @@
 //! Real files through the data side, one test binary: every codec and
 //! photometric interpretation ([`codecs`]) and the weak labelers on real
-//! scanner frames ([`realdata`]).
+//! scanner frames ([`realdata`]); hostile DICOM cut and lying
+//! ([`hostile`]).
 
 mod codecs;
+mod hostile;
 mod realdata;
 
 use std::path::PathBuf;
