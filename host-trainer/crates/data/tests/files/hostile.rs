@@ -3,7 +3,7 @@
 //! error naming the file — never a panic, never a hang, never an
 //! allocation the size of the lie.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sonomask_data::dataset::Frames;
 use sonomask_data::ingest::{self, IngestError};
@@ -139,5 +139,72 @@ fn lengths_that_claim_gigabytes_are_errors() {
             lied += 1;
         }
         assert!(lied > 0, "{name}: no length to lie about");
+    }
+}
+
+/// The native Philips still with one attribute replaced, written back.
+fn edited(
+    dir: &Path,
+    name: &str,
+    edit: impl FnOnce(&mut dicom_object::DefaultDicomObject),
+) -> PathBuf {
+    let mut obj =
+        dicom_object::open_file(root().join("tests/data/realdata/deid-philips-linear-grey.dcm"))
+            .unwrap();
+    edit(&mut obj);
+    let path = dir.join(name);
+    obj.write_to_file(&path).unwrap();
+    path
+}
+
+#[test]
+fn declared_sizes_that_disagree_with_the_pixel_data_are_errors() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let dir = tempfile::tempdir().unwrap();
+    let is = |v: &str| DataElement::new(tags::NUMBER_OF_FRAMES, VR::IS, PrimitiveValue::from(v));
+    let us = |tag, v: u16| DataElement::new(tag, VR::US, PrimitiveValue::from(v));
+    let cases: Vec<(&str, PathBuf)> = vec![
+        (
+            "0 frames",
+            edited(dir.path(), "zero.dcm", |o| {
+                o.put(is("0"));
+            }),
+        ),
+        (
+            "65535 frames",
+            edited(dir.path(), "many.dcm", |o| {
+                o.put(is("65535"));
+            }),
+        ),
+        (
+            "rows doubled: pixel data too short",
+            edited(dir.path(), "short.dcm", |o| {
+                o.put(us(tags::ROWS, 1536));
+            }),
+        ),
+        (
+            "pixel data cut to half",
+            edited(dir.path(), "half.dcm", |o| {
+                let px = o
+                    .element(tags::PIXEL_DATA)
+                    .unwrap()
+                    .to_bytes()
+                    .unwrap()
+                    .to_vec();
+                o.put(DataElement::new(
+                    tags::PIXEL_DATA,
+                    VR::OB,
+                    PrimitiveValue::from(px[..px.len() / 2].to_vec()),
+                ));
+            }),
+        ),
+    ];
+    for (what, path) in cases {
+        let file = path.file_name().unwrap().to_str().unwrap().to_string();
+        match ingest::read_any(&path) {
+            Err(e) => assert!(e.to_string().contains(&file), "{what}: {e}"),
+            Ok(f) => panic!("{what}: read as {} frames", f.len()),
+        }
     }
 }
