@@ -8,15 +8,13 @@
 //! refinement is one short epoch, enough to prove every file a step writes
 //! is what the next step reads.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
+
+use crate::support::p;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
 }
 
 /// Runs `sonomask` and returns (exit code, stderr); the command line is

@@ -30,12 +30,7 @@ fn element_starts(bytes: &[u8]) -> Vec<usize> {
             }
             continue;
         }
-        let vr = &bytes[at + 4..at + 6];
-        let long = matches!(
-            vr,
-            b"OB" | b"OW" | b"OF" | b"OD" | b"OL" | b"SQ" | b"UN" | b"UT" | b"UC" | b"UR" | b"OV"
-        );
-        let (len, head) = if long {
+        let (len, head) = if long_length(&bytes[at + 4..at + 6]) {
             (
                 u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()),
                 12,
@@ -49,6 +44,24 @@ fn element_starts(bytes: &[u8]) -> Vec<usize> {
         }
     }
     starts
+}
+
+/// Explicit-VR value representations with a 4-byte length (after 2
+/// reserved bytes); the others have a 2-byte length.
+fn long_length(vr: &[u8]) -> bool {
+    matches!(
+        vr,
+        b"OB" | b"OW" | b"OF" | b"OD" | b"OL" | b"OV" | b"SQ" | b"UN" | b"UT" | b"UC" | b"UR"
+    )
+}
+
+/// A real fixture's bytes and its intact decode.
+fn fixture(name: &str) -> (Vec<u8>, Frames) {
+    let path = root().join("tests/data/realdata").join(name);
+    (
+        std::fs::read(&path).unwrap(),
+        ingest::read_any(&path).unwrap(),
+    )
 }
 
 fn read_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<Frames, IngestError> {
@@ -84,9 +97,7 @@ const FIXTURES: [&str; 3] = [
 fn truncated_at_every_element_boundary_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     for name in FIXTURES {
-        let path = root().join("tests/data/realdata").join(name);
-        let bytes = std::fs::read(&path).unwrap();
-        let intact = ingest::read_any(&path).unwrap();
+        let (bytes, intact) = fixture(name);
         let starts = element_starts(&bytes);
         assert!(starts.len() > 20, "{name}: {} elements", starts.len());
         let mut cuts: Vec<usize> = starts.iter().flat_map(|&s| [s, s + 3]).collect();
@@ -102,9 +113,7 @@ fn truncated_at_every_element_boundary_is_an_error_naming_the_file() {
 fn lengths_that_claim_gigabytes_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     for name in FIXTURES {
-        let path = root().join("tests/data/realdata").join(name);
-        let bytes = std::fs::read(&path).unwrap();
-        let intact = ingest::read_any(&path).unwrap();
+        let (bytes, intact) = fixture(name);
         // Every defined 4-byte length (OB/OW/SQ/UN/UT… and items) in turn
         // set to about 4 GiB.
         let starts = element_starts(&bytes);
@@ -116,10 +125,7 @@ fn lengths_that_claim_gigabytes_are_errors() {
                 at + 4
             } else if group == 0xFFFE {
                 continue; // a delimiter's length carries nothing
-            } else if matches!(
-                &bytes[at + 4..at + 6],
-                b"OB" | b"OW" | b"SQ" | b"UN" | b"UT"
-            ) {
+            } else if long_length(&bytes[at + 4..at + 6]) {
                 at + 8
             } else {
                 continue;
