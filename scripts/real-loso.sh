@@ -7,7 +7,12 @@
 # by the model that scores them: the figure that stands in for "a scanner
 # we have never met".
 #
-#   bash scripts/real-loso.sh [--cart] [WORKDIR]
+#   bash scripts/real-loso.sh [--cart] [--rescore] [WORKDIR]
+#
+# --rescore keeps each fold's trained blob (WORKDIR/loso/<scanner>/m.snmk)
+# and only masks and scores again: for changes after the network (map
+# fusion, fit, checks). MASK_ARGS adds arguments to `sonomask mask`
+# (e.g. MASK_ARGS=--no-motion-prior).
 #
 # WORKDIR is a finished scripts/default-model.sh workdir (default
 # target/default-model, with --cart target/cart-model): its pool, hq, real
@@ -18,10 +23,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=default
-if [ "${1:-}" = --cart ]; then
-    name=cart
+rescore=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --cart) name=cart ;;
+    --rescore) rescore=1 ;;
+    *) break ;;
+    esac
     shift
-fi
+done
+read -r -a mask_args <<< "${MASK_ARGS:-}"
 work="${1:-target/$name-model}"
 real=target/real-dev
 [ -d "$real/all" ] || { echo "run scripts/real-dev.sh first" >&2; exit 2; }
@@ -42,21 +53,27 @@ mkdir -p "$work/loso"
 printf 'scanner\tclip\taccuracy\tdice\tphi_leak\tsignal_loss\n' > "$work/loso/loso.tsv"
 for scanner in $(grep -v '^#' datasets/real-dev/sources.tsv | cut -f2 | sort -u); do
     d="$work/loso/$scanner"
-    rm -rf "$d" && mkdir -p "$d/labels"
     held=$(awk -F'\t' -v s="$scanner" '$2 == s { print $1 }' datasets/real-dev/sources.tsv)
-    for f in "$work/real/truth/"*.png; do
-        c="$(basename "$f" .png)"
-        grep -qx "$c" <<< "$held" || cp "$f" "$d/labels/"
-    done
-    (
-        cd "$work"
-        "$S" train --data pool --labels hq --init pre.bpk --out "loso/$scanner/ref.bpk" \
-            --extra-data real --extra-labels "loso/$scanner/labels" \
-            "${REFINE_ARGS[@]}" > "loso/$scanner/train.log" 2>&1
-        "$S" quantize --model "loso/$scanner/ref.bpk" --calib pool --out "loso/$scanner/m.snmk" > /dev/null 2>&1
-    )
+    if [ "$rescore" = 1 ]; then
+        [ -f "$d/m.snmk" ] || { echo "$d/m.snmk missing: run without --rescore first" >&2; exit 2; }
+        rm -rf "$d/mask" "$d/keep"
+    else
+        rm -rf "$d" && mkdir -p "$d/labels"
+        for f in "$work/real/truth/"*.png; do
+            c="$(basename "$f" .png)"
+            grep -qx "$c" <<< "$held" || cp "$f" "$d/labels/"
+        done
+        (
+            cd "$work"
+            "$S" train --data pool --labels hq --init pre.bpk --out "loso/$scanner/ref.bpk" \
+                --extra-data real --extra-labels "loso/$scanner/labels" \
+                "${REFINE_ARGS[@]}" > "loso/$scanner/train.log" 2>&1
+            "$S" quantize --model "loso/$scanner/ref.bpk" --calib pool --out "loso/$scanner/m.snmk" > /dev/null 2>&1
+        )
+    fi
     # Scored as a user runs it: `sonomask mask` on the files.
-    "$S" mask --model "$d/m.snmk" --out "$d/mask" --emit-masks --preview "$real/stage-all" > "$d/mask.log" 2>&1 || true
+    "$S" mask --model "$d/m.snmk" --out "$d/mask" --emit-masks --preview "${mask_args[@]}" \
+        "$real/stage-all" > "$d/mask.log" 2>&1 || true
     mkdir -p "$d/keep"
     for f in "$d/mask/"*_f000.mask.png; do
         cp "$f" "$d/keep/$(basename "$f" _f000.mask.png).png"

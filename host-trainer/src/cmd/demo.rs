@@ -227,6 +227,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 emit_masks: false,
                 preview: true,
                 deid_header: true,
+                ..MaskOptions::default()
             },
             0.5,
         )

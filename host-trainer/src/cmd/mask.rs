@@ -9,7 +9,9 @@ use sonomask_mask::batch::{self, ModelSource, Outcome};
 ///
 /// Per input file (every frame of a DICOM clip, or one PNG/JPEG still) the
 /// int8 model runs on every frame through the shared engine (the code the
-/// cart runs), the shared geometry fit turns the averaged map into fans
+/// cart runs); in a clip of three or more frames, the cells that change from
+/// frame to frame (speckle in dark anatomy moves, burned-in text does not)
+/// join the averaged map; the shared geometry fit turns it into fans
 /// and rectangles (several for dual screens and M-mode/Doppler strips),
 /// the DICOM Sequence of Ultrasound Regions (0018,6011) clips and
 /// cross-checks them, and every frame is masked outside them.
@@ -56,6 +58,10 @@ pub struct Args {
     /// report; values are never logged).
     #[arg(long)]
     deid_header: bool,
+    /// Use the network's map alone: leave the clip's frame-to-frame motion
+    /// out of the fit's input (the cart has no such prior).
+    #[arg(long)]
+    no_motion_prior: bool,
     /// Keep map pixels with at least this probability (the fit's input).
     #[arg(long, default_value_t = 0.5)]
     keep_probability: f64,
@@ -80,6 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             emit_masks: args.emit_masks,
             preview: args.preview,
             deid_header: args.deid_header,
+            no_motion_prior: args.no_motion_prior,
         },
         args.keep_probability,
     )?;

@@ -44,6 +44,11 @@ pub struct Args {
     /// MAPS/<clip-id>.png.
     #[arg(long)]
     maps: Option<PathBuf>,
+    /// Fuse each clip's frame-to-frame motion into its map before the fit,
+    /// as `sonomask mask` does (clips of three or more frames). Off by
+    /// default: `predict` scores the network itself.
+    #[arg(long)]
+    motion_prior: bool,
     /// Backend for a checkpoint: flex (CPU), cuda or tch (need the Cargo
     /// feature of that name). A blob always runs on the int8 engine.
     #[arg(long, default_value = "flex")]
@@ -61,6 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = PredictOptions {
         keep_level: inference::keep_level(args.keep_probability)?,
         maps: args.maps.clone(),
+        motion_prior: args.motion_prior,
     };
     if blob_inference::is_blob_file(&args.model)? {
         let bytes = std::fs::read(&args.model)

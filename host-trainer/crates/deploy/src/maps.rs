@@ -20,6 +20,7 @@ use serde::Serialize;
 use sonomask_core::fit::{FitError, FitOptions};
 use sonomask_data::dataset::{self, ClipEntry, Dataset, DatasetError};
 use sonomask_data::frames;
+use sonomask_data::weak::temporal::MotionMap;
 
 use crate::DeployError;
 
@@ -92,6 +93,60 @@ pub fn mask_from_map(
 ) -> Result<GrayImage, FitError> {
     let opts = map_fit_options(map_w, map_h, full_w, full_h, keep_level)?;
     sonomask_data::weak::fit_mask(map, map_w, map_h, &opts)
+}
+
+/// Fuses a clip's motion evidence into its network map: each map pixel
+/// becomes the larger of the network's probability and the fraction of the
+/// motion cells under it that move (both 0..=255, over the same frame).
+///
+/// Why: the network reads brightness from a thumbnail, so a dark chamber,
+/// globe or near field touching the sector's border leaves a bite in its
+/// map, and the fit follows the bite. Speckle in those dark parts still
+/// decorrelates from frame to frame while burned-in text and bars stay
+/// still, so in a clip the motion map says where the scan is regardless of
+/// brightness. Taking the maximum only ever adds scan evidence; moving
+/// overlays thinner than a few cells (an ECG sweep, clock digits) were
+/// already removed by the motion map's morphology, and the shared fit still
+/// decides the shape.
+pub fn fuse_motion(
+    map: &mut [u8],
+    map_w: usize,
+    map_h: usize,
+    (full_w, full_h): (u32, u32),
+    motion: &MotionMap,
+) {
+    if map_w == 0
+        || map_h == 0
+        || map.len() != map_w * map_h
+        || motion.cell == 0
+        || motion.map.len() != motion.w * motion.h
+    {
+        return;
+    }
+    let (fw, fh, cell) = (full_w as usize, full_h as usize, motion.cell as usize);
+    // The motion cells under map pixel i of n along a side of `full` pixels.
+    let span = |i: usize, n: usize, full: usize, cells: usize| {
+        let a = i * full / n / cell;
+        let b = (((i + 1) * full).div_ceil(n)).div_ceil(cell).max(a + 1);
+        a.min(cells)..b.min(cells)
+    };
+    for my in 0..map_h {
+        let ys = span(my, map_h, fh, motion.h);
+        for mx in 0..map_w {
+            let xs = span(mx, map_w, fw, motion.w);
+            let (mut sum, mut n) = (0u32, 0u32);
+            for cy in ys.clone() {
+                for cx in xs.clone() {
+                    sum += u32::from(motion.map[cy * motion.w + cx]);
+                    n += 1;
+                }
+            }
+            if n > 0 {
+                let m = &mut map[my * map_w + mx];
+                *m = (*m).max((sum / n) as u8);
+            }
+        }
+    }
 }
 
 /// The outcome for one clip.
@@ -180,6 +235,10 @@ pub struct PredictOptions {
     /// 255 ⇔ p = 1) as `maps/<clip-id>.png`: what to look at when a mask is
     /// wrong.
     pub maps: Option<PathBuf>,
+    /// Fuse each clip's motion map into the network's map before the fit
+    /// ([`fuse_motion`], clips of three or more frames), as `sonomask mask`
+    /// does by default. Off here by default: experiments score the network.
+    pub motion_prior: bool,
 }
 
 impl Default for PredictOptions {
@@ -187,8 +246,29 @@ impl Default for PredictOptions {
         Self {
             keep_level: DEFAULT_KEEP_LEVEL,
             maps: None,
+            motion_prior: false,
         }
     }
+}
+
+/// [`fuse_motion`] for a clip of a dataset: reads every frame.
+fn fuse_clip_motion(
+    data: &Dataset,
+    entry: &ClipEntry,
+    map: &mut [u8],
+    (w, h): (usize, usize),
+) -> Result<(), DatasetError> {
+    if entry.frames < 3 {
+        return Ok(());
+    }
+    let frames = (0..entry.frames)
+        .map(|i| frames::load_frame_luma(data, entry, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let params = sonomask_data::weak::temporal::Params::default();
+    if let Some(motion) = sonomask_data::weak::temporal::motion_map(&frames, &params) {
+        fuse_motion(map, w, h, (entry.width, entry.height), &motion);
+    }
+    Ok(())
 }
 
 /// What `predict_dataset` did.
@@ -223,8 +303,11 @@ pub fn predict_dataset(
     let mut clips = Vec::with_capacity(data.clips().len());
     // Bounded memory: a chunk of clips at a time.
     for chunk in data.clips().chunks(16) {
-        let maps = net.clip_maps(data, chunk)?;
-        for (entry, (map, frames)) in chunk.iter().zip(&maps) {
+        let mut maps = net.clip_maps(data, chunk)?;
+        for (entry, (map, frames)) in chunk.iter().zip(&mut maps) {
+            if options.motion_prior {
+                fuse_clip_motion(data, entry, map, (w, h))?;
+            }
             let (mask, outcome) = mask_for_map(entry, map, (w, h), *frames, options.keep_level);
             dataset::write_png(&out.join(format!("{}.png", entry.id)), &mask)?;
             if let Some(dir) = &options.maps {
@@ -247,4 +330,68 @@ pub fn predict_dataset(
     };
     dataset::write_json(&out.join("predict.json"), &summary)?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn motion(w: usize, h: usize, cell: u32, f: impl Fn(usize, usize) -> u8) -> MotionMap {
+        MotionMap {
+            map: (0..w * h).map(|i| f(i % w, i / w)).collect(),
+            w,
+            h,
+            cell,
+        }
+    }
+
+    /// A 40×30 frame, a 4×3 network map (10 px per map pixel) and a motion
+    /// map of 4 px cells (10×8, the last row cut by the frame).
+    #[test]
+    fn fusion_adds_motion_and_never_lowers_the_network_map() {
+        let mut map = vec![0u8; 12];
+        map[3] = 200; // top right: the network is sure already
+        map[7] = 10;
+        // Cells left of x = 20 px move (cells 0..5).
+        let m = motion(10, 8, 4, |cx, _| if cx < 5 { 255 } else { 0 });
+        fuse_motion(&mut map, 4, 3, (40, 30), &m);
+        for y in 0..3 {
+            // Map column 0 covers cells 0..3, all moving.
+            assert_eq!(map[y * 4], 255, "row {y}");
+        }
+        // Column 1 (10..20 px) covers cells 2..5: all moving.
+        assert_eq!(map[1], 255);
+        // Column 2 (20..30 px) covers cells 5..8: none moving.
+        assert_eq!(map[2], 0);
+        assert_eq!(map[3], 200);
+        assert_eq!(map[7], 10);
+    }
+
+    #[test]
+    fn fusion_averages_partly_moving_pixels() {
+        let mut map = vec![0u8; 1];
+        // One map pixel over a 2×2-cell frame, one cell of four moving.
+        let m = motion(2, 2, 4, |cx, cy| if (cx, cy) == (0, 0) { 255 } else { 0 });
+        fuse_motion(&mut map, 1, 1, (8, 8), &m);
+        assert_eq!(map, [63]);
+    }
+
+    #[test]
+    fn fusion_ignores_inconsistent_sizes() {
+        let m = motion(10, 8, 4, |_, _| 255);
+        for (w, h, len) in [(4, 3, 11), (0, 3, 0), (4, 0, 0)] {
+            let mut map = vec![7u8; len];
+            fuse_motion(&mut map, w, h, (40, 30), &m);
+            assert!(map.iter().all(|&v| v == 7));
+        }
+        let mut bad = motion(10, 8, 4, |_, _| 255);
+        bad.map.pop();
+        let mut map = vec![7u8; 12];
+        fuse_motion(&mut map, 4, 3, (40, 30), &bad);
+        assert!(map.iter().all(|&v| v == 7));
+        let mut zero_cell = m.clone();
+        zero_cell.cell = 0;
+        fuse_motion(&mut map, 4, 3, (40, 30), &zero_cell);
+        assert!(map.iter().all(|&v| v == 7));
+    }
 }

@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
     let masker = Masker {
         engine: EnginePredictor::new(&model, &blob)?,
         keep_level: DEFAULT_KEEP_LEVEL,
+        motion_prior: true,
     };
     println!(
         "{:<40} {:>6} {:>9} {:>14} {:>14} {:>14}",

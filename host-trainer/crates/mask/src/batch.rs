@@ -123,6 +123,7 @@ pub fn mask_files(
     let masker = Masker {
         engine: EnginePredictor::new(model_path, &blob)?,
         keep_level,
+        motion_prior: !opts.no_motion_prior,
     };
 
     let mut files = Vec::new();

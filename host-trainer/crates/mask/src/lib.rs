@@ -6,7 +6,10 @@
 //!    stored samples;
 //! 2. one coarse map from **every** frame on the shared int8 engine
 //!    ([`EnginePredictor::frames_map`]: shared thumbnail, engine, the
-//!    blob's probability table, integer average);
+//!    blob's probability table, integer average); in a clip of three or more
+//!    frames, the cells whose speckle changes from frame to frame join it
+//!    ([`temporal::motion_map`], [`inference::fuse_motion`]), so dark
+//!    anatomy that the network reads as background stays inside;
 //! 3. scan regions from the shared geometry fit
 //!    ([`inference::regions_from_map`], the same fit as `predict`);
 //! 4. the DICOM Sequence of Ultrasound Regions as a prior and cross-check
@@ -42,6 +45,7 @@ use sonomask_core::mask::{FrameLayout, PixelFormat};
 
 use sonomask_data::dataset::{self, DatasetError, Frames};
 use sonomask_data::ingest::IngestError;
+use sonomask_data::weak::temporal;
 use sonomask_deploy::blob_inference::{EnginePredictor, FrameMapError};
 use sonomask_deploy::maps as inference;
 
@@ -62,10 +66,15 @@ pub struct ClipDecision {
     pub prior: PriorReport,
 }
 
-/// The model and the map level that feeds the fit.
+/// The model, the map level that feeds the fit and whether a clip's motion
+/// evidence joins the network's map.
 pub struct Masker<'m> {
     pub engine: EnginePredictor<'m>,
     pub keep_level: u8,
+    /// Fuse the clip's motion map ([`temporal::motion_map`], clips of three
+    /// or more frames) into the network's map before the fit
+    /// ([`inference::fuse_motion`]): dark anatomy that moves stays inside.
+    pub motion_prior: bool,
 }
 
 fn layout_of(frames: &Frames) -> Option<(FrameLayout, Vec<&[u8]>)> {
@@ -109,9 +118,22 @@ impl Masker<'_> {
                 PriorReport::default(),
             ));
         };
-        let map = self.engine.frames_map(&bufs, layout)?;
+        let mut map = self.engine.frames_map(&bufs, layout)?;
         let (mw, mh) = sonomask_deploy::maps::CoarseMaps::map_size(&self.engine);
         let (w, h) = (layout.width, layout.height);
+        if self.motion_prior && frames.len() >= 3 {
+            let luma;
+            let gray: &[GrayImage] = match frames {
+                Frames::Gray(v) => v,
+                Frames::Rgb(v) => {
+                    luma = v.iter().map(dataset::rgb_to_luma).collect::<Vec<_>>();
+                    &luma
+                }
+            };
+            if let Some(motion) = temporal::motion_map(gray, &temporal::Params::default()) {
+                inference::fuse_motion(&mut map, mw, mh, (u32::from(w), u32::from(h)), &motion);
+            }
+        }
         let fitted = match inference::regions_from_map(
             &map,
             mw,
@@ -153,6 +175,9 @@ pub struct MaskOptions {
     pub preview: bool,
     /// Apply the PS3.15 Basic Profile to DICOM headers.
     pub deid_header: bool,
+    /// Leave a clip's motion evidence out of the map (network only); see
+    /// [`Masker::motion_prior`].
+    pub no_motion_prior: bool,
 }
 
 /// Why a file was skipped (nothing was written for it).

@@ -217,11 +217,83 @@ pub fn label(frames: &[GrayImage], params: &Params) -> GrayImage {
     out
 }
 
+/// A clip's cleaned coarse map of moving (and frozen-pane) cells, before
+/// any shape fit: 255 where the scan is, 0 elsewhere, one value per
+/// `cell × cell` block of full-resolution pixels (the last row and column of
+/// cells may be cut by the frame's edge).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MotionMap {
+    pub map: Vec<u8>,
+    pub w: usize,
+    pub h: usize,
+    /// Full-resolution pixels per cell side.
+    pub cell: u32,
+}
+
+/// The motion evidence of a clip of at least three frames, for fusing with a
+/// network's map: dark anatomy inside the sector (chambers, a black near
+/// field) still decorrelates from frame to frame, so it is kept where a
+/// single frame's brightness would lose it.
+///
+/// Stricter than the labeler's map, because it only ever adds to what the
+/// network keeps: moving cells only (no frozen panes: a tall static text
+/// list can pass for one, and the network sees frozen panes anyway), opened
+/// with a 5×5-cell element (an ECG sweep or a scrolling clock is thinner),
+/// and only components comparable to the largest moving one (≥ 30 % of its
+/// area, ≥ half its height: a wide, short ECG strip is not). `None` for
+/// shorter clips (no motion to measure), frames of different sizes, or no
+/// motion at all.
+pub fn motion_map(frames: &[GrayImage], params: &Params) -> Option<MotionMap> {
+    let first = frames.first()?;
+    if frames.len() < 3 || frames.iter().any(|f| f.dimensions() != first.dimensions()) {
+        return None;
+    }
+    let ds = params.downsample.max(1) as usize;
+    let cells = cell_maps(frames, ds);
+    let (w, h) = (cells.w, cells.h);
+    let mut map: Vec<u8> = cells
+        .motion
+        .iter()
+        .map(|&a| if a > params.motion_threshold { 255 } else { 0 })
+        .collect();
+    let mut scratch = vec![0u8; map.len()];
+    morph::close(&mut map, w, h, 1, &mut scratch).ok()?;
+    morph::open(&mut map, w, h, 2, &mut scratch).ok()?;
+    let mut labels = vec![0u32; map.len()];
+    let (area, height) = largest_extent(&map, w, h, &mut labels)?;
+    keep_comparable(&mut map, w, h, area * 3 / 10, height, &mut labels)?;
+    Some(MotionMap {
+        map,
+        w,
+        h,
+        cell: ds as u32,
+    })
+}
+
 /// The fitted scan regions behind [`label`]'s mask (what the drawing UI
 /// offers as a proposal); `None` when nothing plausible can be fitted.
 pub fn regions(frames: &[GrayImage], params: &Params) -> Option<sonomask_core::Regions> {
+    let (w, h) = frames.first()?.dimensions();
+    let (map, mw, mh) = coarse_map(frames, params)?;
+    let ds = params.downsample.max(1) as f32;
+    let opts = FitOptions {
+        threshold: 128,
+        scale_x: ds,
+        scale_y: ds,
+        full_w: w as u16,
+        full_h: h as u16,
+        min_area_frac: params.min_area_frac,
+        seed: params.seed,
+    };
+    super::fit_regions(&map, mw, mh, &opts).ok()
+}
+
+/// Steps 1–3: the cleaned 0/255 coarse map and its size in cells.
+fn coarse_map(frames: &[GrayImage], params: &Params) -> Option<(Vec<u8>, usize, usize)> {
     let first = frames.first()?;
-    let (w, h) = first.dimensions();
+    if frames.iter().any(|f| f.dimensions() != first.dimensions()) {
+        return None;
+    }
     let ds = params.downsample.max(1) as usize;
     let cells = cell_maps(frames, ds);
     let (mw, mh) = (cells.w, cells.h);
@@ -262,15 +334,69 @@ pub fn regions(frames: &[GrayImage], params: &Params) -> Option<sonomask_core::R
         let (area, height) = largest_extent(&map, mw, mh, &mut labels)?;
         keep_comparable(&mut map, mw, mh, area * 3 / 10, height, &mut labels)?;
     }
-    let ds = ds as f32;
-    let opts = FitOptions {
-        threshold: 128,
-        scale_x: ds,
-        scale_y: ds,
-        full_w: w as u16,
-        full_h: h as u16,
-        min_area_frac: params.min_area_frac,
-        seed: params.seed,
-    };
-    super::fit_regions(&map, mw, mh, &opts).ok()
+    Some((map, mw, mh))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 160×140 clip: a scan rectangle (x 40..140, y 20..110) whose upper
+    /// half is bright speckle and whose lower half is dark speckle (luma
+    /// 0..20, an anechoic structure), a static text block top left, and a
+    /// one-pixel ECG trace sweeping along y = 125.
+    fn clip(frames: usize) -> Vec<GrayImage> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |m: u32| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) as u32 % m) as u8
+        };
+        (0..frames)
+            .map(|t| {
+                GrayImage::from_fn(160, 140, |x, y| {
+                    let v = if (40..140).contains(&x) && (20..110).contains(&y) {
+                        if y < 65 { 60 + next(140) } else { next(21) }
+                    } else if x < 30 && y < 12 {
+                        if (x / 2 + y) % 3 == 0 { 230 } else { 0 }
+                    } else if y == 125 && (x as usize / 4) % frames == t {
+                        255
+                    } else {
+                        0
+                    };
+                    image::Luma([v])
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn motion_map_keeps_dark_moving_anatomy_and_drops_static_text_and_thin_traces() {
+        let m = motion_map(&clip(6), &Params::default()).expect("a moving clip");
+        assert_eq!((m.w, m.h, m.cell), (40, 35, 4));
+        let at = |x: usize, y: usize| m.map[(y / 4) * m.w + x / 4];
+        // Bright and dark halves of the scan both move.
+        assert_eq!(at(90, 40), 255);
+        assert_eq!(at(90, 95), 255);
+        assert_eq!(at(45, 100), 255);
+        // The static text block and the thin ECG sweep do not count.
+        assert_eq!(at(8, 4), 0);
+        assert!((0..160).all(|x| at(x, 125) == 0), "ECG trace kept");
+        // Outside the scan nothing moves.
+        assert_eq!(at(10, 60), 0);
+        assert_eq!(at(150, 60), 0);
+    }
+
+    #[test]
+    fn motion_map_needs_three_frames_of_one_size() {
+        assert!(motion_map(&clip(2), &Params::default()).is_none());
+        let mut odd = clip(4);
+        odd[2] = GrayImage::new(80, 70);
+        assert!(motion_map(&odd, &Params::default()).is_none());
+        assert!(motion_map(&[], &Params::default()).is_none());
+        // A still clip: no motion, nothing to add.
+        let still = vec![clip(1).remove(0); 4];
+        assert!(motion_map(&still, &Params::default()).is_none());
+    }
 }
