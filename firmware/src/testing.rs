@@ -187,6 +187,12 @@ pub fn fan_regions(w: u16, h: u16, cx: f32, r: f32) -> Regions {
     }))
 }
 
+/// Whether [`frame`] puts its bright "text" (outside any fan) at `(x, y)`
+/// of a `w × h` frame: no masked frame may keep one of these pixels.
+pub fn is_text(w: u16, h: u16, x: u32, y: u32) -> bool {
+    x < u32::from(w) / 8 && y < u32::from(h) / 12 && (x / 2 + y).is_multiple_of(3)
+}
+
 /// A frame: speckle (luma 60..220) inside `regions`, dark noise (1..12,
 /// never 0, so kept pixels are the non-zero ones) outside, a bright "text" block in the top-left corner. RGB frames are
 /// grey (R = G = B) unless `tint`.
@@ -203,7 +209,7 @@ pub fn frame(
     let mut out = vec![0u8; w as usize * h as usize * bpp];
     for y in 0..h as u32 {
         for x in 0..w as u32 {
-            let text = x < u32::from(w) / 8 && y < u32::from(h) / 12 && (x / 2 + y) % 3 == 0;
+            let text = is_text(w, h, x, y);
             let v = if regions.contains_pixel(x, y) {
                 60 + (rng.next() % 161) as u8
             } else if text {

@@ -14,7 +14,9 @@
 //!
 //! Both versions wrap (mod 2^32), as `SMLAD` does (it only sets the Q
 //! flag, which nothing reads), so the host and the cart agree bit for bit;
-//! the HIL rig compares them frame by frame.
+//! the HIL rig compares them frame by frame, and the firmware's
+//! `sonomask-selftest` image checks each routine against its plain
+//! definition (`portable`, through `crate::selftest`) on the Cortex-M7.
 
 /// `acc + lo(a)·lo(b) + hi(a)·hi(b)` over the signed 16-bit halves of `a`
 /// and `b`, wrapping.
@@ -733,6 +735,128 @@ pub fn sqrtf(x: f32) -> f32 {
 #[inline(always)]
 pub fn sqrtf(x: f32) -> f32 {
     libm::sqrtf(x)
+}
+
+/// The plain definition of every public routine above, one element at a
+/// time: what the Cortex-M7's assembly must compute, bit for bit. On the
+/// host the routines above run portable code shaped like the asm (whole
+/// word pairs, an odd first word, the tile loop), so these also check that
+/// shaping there; on the cart only the self-test ([`crate::selftest`])
+/// calls them, to hold each `asm!` block to its definition on the CPU
+/// that runs it.
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod portable {
+    /// `acc + lo(a)·lo(b) + hi(a)·hi(b)`, signed halves, wrapping.
+    pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+        let lo = (a as i16 as i32) * (b as i16 as i32);
+        let hi = ((a >> 16) as i16 as i32) * ((b >> 16) as i16 as i32);
+        acc.wrapping_add(lo).wrapping_add(hi)
+    }
+
+    /// `acc + x·w` over the common length, word by word.
+    fn dot(x: &[u32], w: impl Iterator<Item = u32>, acc: i32) -> i32 {
+        x.iter().zip(w).fold(acc, |a, (&x, w)| smlad(x, w, a))
+    }
+
+    /// [`super::dot2x2`]: `n = min(x0, x1, w / 2)` words.
+    pub fn dot2x2(x0: &[u32], x1: &[u32], w: &[u32], acc: [i32; 4]) -> [i32; 4] {
+        let n = x0.len().min(x1.len()).min(w.len() / 2);
+        let lane = |l: usize| w.iter().skip(l).step_by(2).take(n).copied();
+        [
+            dot(&x0[..n], lane(0), acc[0]),
+            dot(&x0[..n], lane(1), acc[1]),
+            dot(&x1[..n], lane(0), acc[2]),
+            dot(&x1[..n], lane(1), acc[3]),
+        ]
+    }
+
+    /// [`super::dot1x2`]: `n = min(x0, x1, w)` words.
+    pub fn dot1x2(x0: &[u32], x1: &[u32], w: &[u32], acc: [i32; 2]) -> [i32; 2] {
+        let n = x0.len().min(x1.len()).min(w.len());
+        let w = || w[..n].iter().copied();
+        [dot(&x0[..n], w(), acc[0]), dot(&x1[..n], w(), acc[1])]
+    }
+
+    /// [`super::dot2x2_tiles`], pixel by pixel.
+    pub fn dot2x2_tiles(
+        x: &[u32],
+        step: usize,
+        field: usize,
+        w: &[u32],
+        bias: [i32; 2],
+        out0: &mut [i32],
+        out1: &mut [i32],
+    ) {
+        let tiles = out0.len().min(out1.len()) / 2;
+        let need = (2 * tiles)
+            .saturating_sub(1)
+            .saturating_mul(step)
+            .saturating_add(field);
+        if tiles == 0 || x.len() < need || w.len() < 2 * field {
+            return;
+        }
+        for j in 0..2 * tiles {
+            let px = &x[j * step..][..field];
+            let lane = |l: usize| w.iter().skip(l).step_by(2).take(field).copied();
+            out0[j] = dot(px, lane(0), bias[0]);
+            out1[j] = dot(px, lane(1), bias[1]);
+        }
+    }
+
+    /// [`super::requant_relu_run`], element by element.
+    pub fn requant_relu_run(acc: &[i32], rq: [i32; 4], zp: i32, dst: &mut [i8], stride: usize) {
+        let n = acc.len();
+        if n == 0 || stride == 0 || dst.len() < (n - 1).saturating_mul(stride).saturating_add(1) {
+            return;
+        }
+        let f = crate::quant::FusedRequant::from_words(rq);
+        for (i, &a) in acc.iter().enumerate() {
+            dst[i * stride] = (f.apply_relu(a).max(0) + zp).clamp(-128, 127) as i8;
+        }
+    }
+
+    /// `UXTAB16`: bytes 0 and 2 of `w` added to the 16-bit lanes of `acc`,
+    /// each lane mod 2^16.
+    pub fn add_bytes02(acc: u32, w: u32) -> u32 {
+        let lo = (acc as u16).wrapping_add(w as u8 as u16);
+        let hi = ((acc >> 16) as u16).wrapping_add((w >> 16) as u8 as u16);
+        u32::from(lo) | u32::from(hi) << 16
+    }
+
+    /// `UXTAB16` with `ROR #8`: bytes 1 and 3 of `w`.
+    pub fn add_bytes13(acc: u32, w: u32) -> u32 {
+        add_bytes02(acc, w.rotate_right(8))
+    }
+
+    /// [`super::sum_rows16`], byte by byte (panics where it does: `rows`
+    /// shorter than `(n − 1)·stride + 16`).
+    pub fn sum_rows16(rows: &[u8], stride: usize, n: usize, mut acc: [u32; 8]) -> [u32; 8] {
+        for r in 0..n {
+            let px = &rows[r * stride..][..16];
+            for (b, &v) in px.iter().enumerate() {
+                // Byte b: word 2·(b / 4) + (b % 2), lane (b / 2) % 2.
+                let word = 2 * (b / 4) + b % 2;
+                let shift = 16 * ((b / 2) % 2);
+                acc[word] = acc[word].wrapping_add(u32::from(v) << shift);
+            }
+        }
+        acc
+    }
+
+    /// [`super::copy_down`]: `copy_within`.
+    pub fn copy_down(words: &mut [u32], by: usize) {
+        words.copy_within(by.., 0);
+    }
+
+    /// [`super::zero_bytes`]: `fill(0)`.
+    pub fn zero_bytes(bytes: &mut [u8]) {
+        bytes.fill(0);
+    }
+
+    /// [`super::sqrtf`]: libm's, correctly rounded.
+    pub fn sqrtf(x: f32) -> f32 {
+        libm::sqrtf(x)
+    }
 }
 
 #[cfg(test)]

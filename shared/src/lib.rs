@@ -27,6 +27,8 @@ pub mod blob;
 mod dsp;
 pub mod engine;
 pub mod quant;
+#[cfg(any(test, feature = "selftest"))]
+pub mod selftest;
 pub mod slot;
 pub mod thumbnail;
 pub mod wire;

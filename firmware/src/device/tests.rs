@@ -5,7 +5,9 @@ use std::vec::Vec;
 
 use super::*;
 use crate::pipeline::{Config, NoProbe, load_model};
-use crate::testing::{FlagPin, Noise, OwnedWorkspace, ThresholdNet, fan_regions, frame, slot};
+use crate::testing::{
+    FlagPin, Noise, OwnedWorkspace, ThresholdNet, fan_regions, frame, is_text, slot,
+};
 use sonomask_core::PixelFormat;
 use sonomask_core::blob::SignaturePolicy;
 use sonomask_core::wire::{DeviceInfo, ModelStatus};
@@ -414,4 +416,549 @@ fn random_bytes_never_panic() {
         assert!(parse(&out).is_empty());
         assert_eq!(counters.frames, 0);
     }
+}
+
+/// What the soak did to one frame on its way to the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Fault {
+    /// Sent as is.
+    None,
+    /// One byte of one message changed.
+    Garbled,
+    /// 1..=8 bytes cut from inside one message.
+    DroppedBytes,
+    /// One message cut short (its closing delimiter lost).
+    Truncated,
+    /// One message lost whole.
+    LostMessage,
+    /// Random bytes between two messages.
+    Noise,
+    /// More non-zero bytes than the receive buffer holds, between messages.
+    Overflow,
+    /// The header claims more rows than are sent.
+    TallerDeclared,
+    /// The header claims fewer rows than are sent: at a chunk boundary
+    /// (the frame completes early) or inside a chunk (it cannot).
+    ShorterDeclared,
+    /// The header's width is not the rows' width.
+    WrongWidth,
+    /// Larger than the device's frame buffer (the rows are sent too).
+    Oversize,
+    /// A header with no pixels.
+    ZeroSize,
+    /// The first row chunk sent twice.
+    DuplicateChunk,
+    /// The first two row chunks swapped.
+    SwappedChunks,
+    /// An `End` for an earlier frame after this one.
+    StaleEnd,
+}
+
+const SOAK_FAULTS: [Fault; 14] = [
+    Fault::Garbled,
+    Fault::DroppedBytes,
+    Fault::Truncated,
+    Fault::LostMessage,
+    Fault::Noise,
+    Fault::Overflow,
+    Fault::TallerDeclared,
+    Fault::ShorterDeclared,
+    Fault::WrongWidth,
+    Fault::Oversize,
+    Fault::ZeroSize,
+    Fault::DuplicateChunk,
+    Fault::SwappedChunks,
+    Fault::StaleEnd,
+];
+
+/// The soak's frames: small, so 10,000 of them take seconds.
+const SOAK_W: u16 = 80;
+const SOAK_H: u16 = 60;
+/// The soak device's frame buffer: an 80 × 60 RGB frame fits, an
+/// [`Fault::Oversize`] one (18,000 bytes) does not.
+const SOAK_BUFFER: usize = 16_384;
+
+/// The messages of a frame whose header `h` may misstate it: the rows of
+/// `data` in chunks of whole rows of `row_bytes` (the frame as it really
+/// is, at most [`MAX_CHUNK_BYTES`] a chunk), then the End.
+fn frame_msgs_as(h: &FrameHeader, data: &[u8], row_bytes: usize) -> Vec<Vec<u8>> {
+    let mut out = vec![enc(&HostMsg::Frame(*h))];
+    let per = MAX_CHUNK_BYTES / row_bytes;
+    for (i, chunk) in data.chunks(per * row_bytes).enumerate() {
+        out.push(enc(&HostMsg::Rows {
+            seq: h.seq,
+            first_row: (i * per) as u16,
+            data: chunk,
+        }));
+    }
+    out.push(enc(&HostMsg::End { seq: h.seq }));
+    out
+}
+
+/// One frame of the soak as sent.
+struct Sent {
+    header: FrameHeader,
+    /// Whether its header reached the device intact.
+    header_intact: bool,
+    /// The frame the device assembles if every row it needs arrives in
+    /// order (the declared layout's bytes), else `None`.
+    assembled: Option<Vec<u8>>,
+}
+
+/// Messages that crossed the link intact.
+#[derive(Default)]
+struct Intact {
+    msgs: u64,
+    headers: u32,
+    rows: u32,
+}
+
+/// Frame `s` of the soak with `fault` done to it, appended to `input`;
+/// the `last` asks for its rows back (others, one in ten, only a report).
+fn soak_frame(
+    s: u32,
+    fault: Fault,
+    last: bool,
+    rng: &mut Noise,
+    input: &mut Vec<u8>,
+    intact: &mut Intact,
+) -> Sent {
+    let format = if rng.next().is_multiple_of(5) {
+        PixelFormat::Rgb888
+    } else {
+        PixelFormat::Gray8
+    };
+    let reply = if rng.next().is_multiple_of(10) && !last {
+        Reply::Report
+    } else {
+        Reply::Frame
+    };
+    let mut actual = FrameHeader {
+        seq: s,
+        width: SOAK_W,
+        height: SOAK_H,
+        format,
+        reply,
+        // A new clip every 100 frames; the smoothing runs in between.
+        restart: s.is_multiple_of(100),
+    };
+    if fault == Fault::Oversize {
+        // 18,000 bytes either way.
+        actual.width = match format {
+            PixelFormat::Gray8 => 300,
+            PixelFormat::Rgb888 => 100,
+        };
+        assert!(actual.frame_bytes() > SOAK_BUFFER);
+    }
+    // The fan drifts, then jumps back every 50 frames.
+    let cx = 0.45 + 0.002 * (s % 50) as f32;
+    let truth = fan_regions(actual.width, actual.height, cx, 0.85);
+    let data = frame(
+        actual.width,
+        actual.height,
+        format,
+        &truth,
+        u64::from(s),
+        s.is_multiple_of(3),
+    );
+    let rb = actual.layout().row_bytes();
+    let per = MAX_CHUNK_BYTES / rb;
+    let mut declared = actual;
+    let mut assembled = Some(data.clone());
+    match fault {
+        Fault::TallerDeclared => {
+            declared.height += 1 + (rng.next() % 8) as u16;
+            assembled = None;
+        }
+        Fault::ShorterDeclared if rng.next().is_multiple_of(2) => {
+            // At a chunk boundary: the frame is complete that early.
+            let rows = per * (1 + rng.next() as usize % ((SOAK_H as usize - 1) / per));
+            declared.height = rows as u16;
+            assembled = Some(data[..rows * rb].to_vec());
+        }
+        Fault::ShorterDeclared => {
+            // Inside a chunk: the chunk does not fit.
+            let mut rows = per;
+            while rows.is_multiple_of(per) {
+                rows = per + 1 + rng.next() as usize % (SOAK_H as usize - per - 1);
+            }
+            declared.height = rows as u16;
+            assembled = None;
+        }
+        Fault::WrongWidth => {
+            // None of these divides a chunk into whole rows.
+            declared.width = [SOAK_W - 1, SOAK_W + 1, SOAK_W + 3][(rng.next() % 3) as usize];
+            assembled = None;
+        }
+        Fault::Oversize => {
+            if rng.next().is_multiple_of(4) {
+                // Absurd: a row does not fit a chunk, so no black rows
+                // come back, only the report.
+                declared.width = u16::MAX;
+                declared.height = u16::MAX;
+            }
+            assembled = None;
+        }
+        Fault::ZeroSize => {
+            if rng.next().is_multiple_of(2) {
+                declared.width = 0;
+            } else {
+                declared.height = 0;
+            }
+            assembled = None;
+        }
+        _ => {}
+    }
+    let mut msgs = frame_msgs_as(&declared, &data, rb);
+    let rows_in = msgs.len() - 2;
+    let mut header_intact = true;
+    // The one message sent damaged, if any: its index and bytes.
+    let mut damaged: Option<(usize, Vec<u8>)> = None;
+    match fault {
+        Fault::DuplicateChunk => {
+            msgs.insert(2, msgs[1].clone());
+            assembled = None;
+        }
+        Fault::SwappedChunks => {
+            msgs.swap(1, 2);
+            assembled = None;
+        }
+        Fault::Garbled | Fault::DroppedBytes | Fault::Truncated | Fault::LostMessage => {
+            let j = (rng.next() % msgs.len() as u64) as usize;
+            let m = &msgs[j];
+            // The body: every byte but the two delimiters.
+            let body = m.len() - 2;
+            let bad = match fault {
+                Fault::Garbled => {
+                    let mut b = m.clone();
+                    b[1 + rng.next() as usize % body] ^= 1 + (rng.next() % 255) as u8;
+                    b
+                }
+                Fault::DroppedBytes => {
+                    let n = 1 + (rng.next() as usize % 8).min(body - 1);
+                    let at = 1 + rng.next() as usize % (body - n + 1);
+                    let mut b = m.clone();
+                    b.drain(at..at + n);
+                    b
+                }
+                Fault::Truncated => m[..1 + rng.next() as usize % body].to_vec(),
+                _ => Vec::new(),
+            };
+            if j == 0 {
+                header_intact = false;
+                assembled = None;
+            } else if j <= rows_in {
+                assembled = None;
+            }
+            damaged = Some((j, bad));
+        }
+        _ => {}
+    }
+    // Garbage between two messages (or after the last one).
+    let junk: Vec<u8> = match fault {
+        Fault::Noise => (0..1 + rng.next() % 300)
+            .map(|_| rng.next() as u8)
+            .collect(),
+        Fault::Overflow => (0..MAX_ENCODED_BYTES as u64 + 1 + rng.next() % 4000)
+            .map(|_| 1 | rng.next() as u8)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let junk_at = (rng.next() % (msgs.len() as u64 + 1)) as usize;
+    for (j, m) in msgs.iter().enumerate() {
+        if j == junk_at {
+            input.extend_from_slice(&junk);
+        }
+        match &damaged {
+            Some((d, bad)) if *d == j => input.extend_from_slice(bad),
+            _ => {
+                input.extend_from_slice(m);
+                intact.msgs += 1;
+                intact.headers += u32::from(j == 0);
+                intact.rows += u32::from(j > 0 && j + 1 < msgs.len());
+            }
+        }
+    }
+    if junk_at == msgs.len() {
+        input.extend_from_slice(&junk);
+    }
+    if fault == Fault::StaleEnd {
+        let old = s.saturating_sub(1 + (rng.next() % 5) as u32);
+        input.extend(enc(&HostMsg::End { seq: old }));
+        intact.msgs += 1;
+    }
+    Sent {
+        header: declared,
+        header_intact,
+        assembled,
+    }
+}
+
+/// Zero-delimited segments with at least one byte, counted across calls:
+/// each intact message is one, each damaged stretch at least one.
+#[derive(Default)]
+struct Segments {
+    open: usize,
+    count: u64,
+}
+
+impl Segments {
+    fn eat(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == 0 {
+                self.count += u64::from(self.open > 0);
+                self.open = 0;
+            } else {
+                self.open += 1;
+            }
+        }
+    }
+}
+
+/// The soak's checks of the device's answers, with a mirror pipeline
+/// that runs, in the device's order, exactly the frames the device says
+/// it ran, on the bytes it should have assembled.
+struct Answers<'m, 'b> {
+    mirror: Pipeline<'m, 'b, FlagPin>,
+    /// Rows of the frame being answered.
+    rows: Option<(u32, Vec<u8>)>,
+    masked: u32,
+    blacked: u32,
+    unknown: u32,
+    /// Pipeline run of each frame the device processed.
+    processed: BTreeMap<u32, u32>,
+    outcomes: BTreeMap<std::string::String, u32>,
+    status: Option<Counters>,
+}
+
+impl Answers<'_, '_> {
+    fn take(&mut self, g: Got, sent: &[Sent]) {
+        match g {
+            Got::Rows(s, first, data) => match &mut self.rows {
+                Some((p, buf)) if *p == s => {
+                    let rb = sent[s as usize].header.layout().row_bytes();
+                    assert_eq!(first as usize * rb, buf.len(), "frame {s}: rows in order");
+                    buf.extend_from_slice(&data);
+                }
+                None => {
+                    assert_eq!(first, 0, "frame {s}: rows start at 0");
+                    self.rows = Some((s, data));
+                }
+                Some((p, _)) => panic!("rows of frame {s} inside frame {p}'s answer"),
+            },
+            Got::Done(r) => {
+                let rows = self.rows.take().map(|(p, buf)| {
+                    assert_eq!(p, r.seq, "rows of frame {p} answered as {}", r.seq);
+                    buf
+                });
+                self.done(r, rows, &sent[r.seq as usize]);
+            }
+            Got::Status(c) => self.status = Some(c),
+            g => panic!("unexpected answer {g:?}"),
+        }
+    }
+
+    fn done(&mut self, r: FrameReport, rows: Option<Vec<u8>>, s: &Sent) {
+        let (seq, h) = (r.seq, s.header);
+        if r.outcome == Outcome::Unknown {
+            self.unknown += 1;
+            assert!(rows.is_none() && r.run == 0, "frame {seq}: {r:?}");
+            return;
+        }
+        assert!(s.header_intact, "frame {seq} answered without its header");
+        assert_eq!(r.fault_line, r.outcome != Outcome::Masked, "{r:?}");
+        match r.outcome {
+            Outcome::Masked => self.masked += 1,
+            _ => self.blacked += 1,
+        }
+        *self
+            .outcomes
+            .entry(std::format!("{:?}", r.outcome))
+            .or_default() += 1;
+        if r.run != 0 {
+            // The pipeline ran: the mirror must agree exactly.
+            let mut want = s
+                .assembled
+                .clone()
+                .unwrap_or_else(|| panic!("frame {seq} processed: {r:?}"));
+            let m = self
+                .mirror
+                .process(&mut want, h.layout(), h.restart, &mut NoProbe);
+            assert_eq!(m.run, r.run, "frame {seq}");
+            match (m.outcome, r.outcome) {
+                (Ok(kept), Outcome::Masked) => {
+                    assert_eq!(u64::from(r.kept_pixels), kept, "frame {seq}")
+                }
+                (Err(f), Outcome::Blacked(g)) => assert_eq!(f, g, "frame {seq}"),
+                (m, d) => panic!("frame {seq}: mirror {m:?}, device {d:?}"),
+            }
+            assert!(
+                self.processed.insert(seq, r.run).is_none(),
+                "frame {seq} twice"
+            );
+            if let Some(rows) = &rows {
+                assert!(rows == &want, "frame {seq} differs from the mirror");
+            }
+        } else {
+            let Outcome::Blacked(f) = r.outcome else {
+                panic!("frame {seq} masked without a pipeline run")
+            };
+            self.mirror.fail(f);
+        }
+        match (h.reply, rows) {
+            (Reply::Frame, Some(rows)) => {
+                assert_eq!(rows.len(), h.frame_bytes(), "frame {seq}");
+                if r.outcome != Outcome::Masked {
+                    assert!(rows.iter().all(|&b| b == 0), "frame {seq} not black");
+                }
+                // Never raw pixels: the corner text is always gone.
+                let bpp = h.format.bytes_per_pixel();
+                for y in 0..u32::from(h.height) {
+                    for x in 0..u32::from(h.width) {
+                        if is_text(h.width, h.height, x, y) {
+                            let i = (y as usize * h.width as usize + x as usize) * bpp;
+                            assert_eq!(rows[i], 0, "frame {seq}: text at {x},{y}");
+                        }
+                    }
+                }
+            }
+            // No rows for a header without pixels or with rows wider
+            // than a chunk.
+            (Reply::Frame, None) => assert!(
+                h.frame_bytes() == 0 || h.rows_per_chunk() == 0,
+                "frame {seq}: no rows"
+            ),
+            (_, rows) => assert!(rows.is_none(), "frame {seq}"),
+        }
+    }
+}
+
+/// Issue 19's soak: 10,000 frames through a link that garbles bytes,
+/// drops bytes and messages, cuts messages short, inserts noise and
+/// overlong garbage, and sends headers that misstate the frame (taller,
+/// shorter, wrong width, larger than the buffer, empty), duplicated and
+/// swapped chunks and stale Ends, interleaved with good frames (about
+/// 40 %), then one clean frame.
+///
+/// Checked exactly (see [`Answers`]): masked frames byte for byte against
+/// the mirror pipeline and never with the corner "text" left, blacked
+/// frames all zero, every frame whose rows all arrived processed and no
+/// other; the counters add up to what was sent (headers, damaged
+/// segments, answers); the clean frame at the end is masked.
+#[test]
+fn soak_ten_thousand_frames_over_a_faulty_link() {
+    const FRAMES: u32 = 10_000;
+    const BATCH: u32 = 250;
+    let blob = slot(&ThresholdNet::new(40, 30, 70).blob(None));
+    let model = || load_model(&blob, SignaturePolicy::Optional);
+    let mut ows = OwnedWorkspace::new(40 * 30, 8192);
+    let pipeline = Pipeline::new(model(), ows.ws(), FlagPin::default(), Config::default());
+    let mut fb = vec![0u8; SOAK_BUFFER];
+    let mut dev = Device::new(pipeline, &mut fb, NoProbe);
+    let mut mirror_ws = OwnedWorkspace::new(40 * 30, 8192);
+    let mut answers = Answers {
+        mirror: Pipeline::new(
+            model(),
+            mirror_ws.ws(),
+            FlagPin::default(),
+            Config::default(),
+        ),
+        rows: None,
+        masked: 0,
+        blacked: 0,
+        unknown: 0,
+        processed: BTreeMap::new(),
+        outcomes: BTreeMap::new(),
+        status: None,
+    };
+
+    let mut rng = Noise::new(0x50a4);
+    let mut sent: Vec<Sent> = Vec::new();
+    let mut faults: BTreeMap<Fault, u32> = BTreeMap::new();
+    let mut intact = Intact::default();
+    let mut segments = Segments::default();
+    let mut seq = 0u32;
+    while seq <= FRAMES {
+        let end = (seq + BATCH).min(FRAMES + 1);
+        let mut input = Vec::new();
+        for s in seq..end {
+            let fault = if s == FRAMES || rng.next() % 10 < 4 {
+                Fault::None
+            } else {
+                SOAK_FAULTS[(rng.next() % SOAK_FAULTS.len() as u64) as usize]
+            };
+            *faults.entry(fault).or_default() += 1;
+            let last = s == FRAMES;
+            sent.push(soak_frame(
+                s,
+                fault,
+                last,
+                &mut rng,
+                &mut input,
+                &mut intact,
+            ));
+        }
+        if end == FRAMES + 1 {
+            input.extend(enc(&HostMsg::Status));
+            intact.msgs += 1;
+        }
+        segments.eat(&input);
+        // Through the link in uneven pieces.
+        let mut out = Vec::new();
+        let mut rest = &input[..];
+        while !rest.is_empty() {
+            let n = (1 + (rng.next() % 3000) as usize).min(rest.len());
+            assert_eq!(dev.feed(&rest[..n], &mut out), Ok(Event::Continue));
+            rest = &rest[n..];
+        }
+        for g in parse(&out) {
+            answers.take(g, &sent);
+        }
+        seq = end;
+    }
+
+    // Every frame whose rows all arrived reached the pipeline, no other.
+    for (i, s) in sent.iter().enumerate() {
+        let ran = answers.processed.contains_key(&(i as u32));
+        assert_eq!(s.assembled.is_some(), ran, "frame {i}");
+    }
+    let c = dev.counters();
+    assert_eq!(
+        answers.status,
+        Some(c),
+        "the status message is the counters"
+    );
+    assert_eq!(c.frames, intact.headers, "headers received");
+    assert_eq!(c.masked + c.blacked, c.frames, "every frame answered");
+    assert_eq!(
+        (c.masked, c.blacked, c.unknown),
+        (answers.masked, answers.blacked, answers.unknown)
+    );
+    let damaged = segments.count - intact.msgs;
+    assert_eq!(
+        u64::from(c.bad_messages) + u64::from(c.overflows),
+        damaged,
+        "damaged messages"
+    );
+    assert!(c.overflows > 0 && c.bad_messages > 0 && c.unexpected > 0 && c.unknown > 0);
+    assert!(c.unexpected <= intact.rows);
+    // The clean last frame: masked as the mirror masks it (rows compared).
+    assert_eq!(sent[FRAMES as usize].header.reply, Reply::Frame);
+    assert_eq!(answers.processed.get(&FRAMES), Some(&answers.mirror.runs()));
+    assert!(!answers.mirror.fault_line(), "the last frame is masked");
+    assert!(!dev.pipeline().fault_line());
+    let good = faults[&Fault::None];
+    assert!(
+        answers.masked > good / 2,
+        "too few frames masked: {} of {good} good ones",
+        answers.masked
+    );
+    std::eprintln!(
+        "soak: {} frames, faults {faults:?}; answers {:?}, {} unknown; \
+         pipeline runs {}; counters {c:?}; damaged segments {damaged}",
+        FRAMES + 1,
+        answers.outcomes,
+        answers.unknown,
+        answers.processed.len(),
+    );
 }
