@@ -62,6 +62,11 @@ pub struct Args {
     /// out of the fit's input (the cart has no such prior).
     #[arg(long)]
     no_motion_prior: bool,
+    /// Keep a fitted rectangle's sides where the fit put them; by default a
+    /// single rectangle is widened while the columns beside it carry the
+    /// same speckle at the same brightness (the cart does not do this).
+    #[arg(long)]
+    no_edge_snap: bool,
     /// Keep map pixels with at least this probability (the fit's input).
     #[arg(long, default_value_t = 0.5)]
     keep_probability: f64,
@@ -87,6 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             preview: args.preview,
             deid_header: args.deid_header,
             no_motion_prior: args.no_motion_prior,
+            no_edge_snap: args.no_edge_snap,
         },
         args.keep_probability,
     )?;

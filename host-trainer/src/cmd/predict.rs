@@ -44,11 +44,12 @@ pub struct Args {
     /// MAPS/<clip-id>.png.
     #[arg(long)]
     maps: Option<PathBuf>,
-    /// Fuse each clip's frame-to-frame motion into its map before the fit,
-    /// as `sonomask mask` does (clips of three or more frames). Off by
-    /// default: `predict` scores the network itself.
+    /// Decide each clip as `sonomask mask` does on the host: its
+    /// frame-to-frame motion joins the map before the fit (clips of three or
+    /// more frames) and a single fitted rectangle is widened to the image's
+    /// side edges. Off by default: `predict` scores the network and the fit.
     #[arg(long)]
-    motion_prior: bool,
+    mask_priors: bool,
     /// Backend for a checkpoint: flex (CPU), cuda or tch (need the Cargo
     /// feature of that name). A blob always runs on the int8 engine.
     #[arg(long, default_value = "flex")]
@@ -66,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = PredictOptions {
         keep_level: inference::keep_level(args.keep_probability)?,
         maps: args.maps.clone(),
-        motion_prior: args.motion_prior,
+        mask_priors: args.mask_priors,
     };
     if blob_inference::is_blob_file(&args.model)? {
         let bytes = std::fs::read(&args.model)

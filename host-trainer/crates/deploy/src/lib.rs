@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use sonomask_data::dataset::DatasetError;
 
 pub mod blob_inference;
+pub mod edge_snap;
 pub mod maps;
 pub mod model_file;
 

@@ -141,9 +141,9 @@ pub fn fuse_motion(
                     n += 1;
                 }
             }
-            if n > 0 {
+            if let Some(avg) = sum.checked_div(n) {
                 let m = &mut map[my * map_w + mx];
-                *m = (*m).max((sum / n) as u8);
+                *m = (*m).max(avg as u8);
             }
         }
     }
@@ -235,10 +235,12 @@ pub struct PredictOptions {
     /// 255 ⇔ p = 1) as `maps/<clip-id>.png`: what to look at when a mask is
     /// wrong.
     pub maps: Option<PathBuf>,
-    /// Fuse each clip's motion map into the network's map before the fit
-    /// ([`fuse_motion`], clips of three or more frames), as `sonomask mask`
-    /// does by default. Off here by default: experiments score the network.
-    pub motion_prior: bool,
+    /// What `sonomask mask` adds to the network on the host: each clip's
+    /// motion map fused into its map before the fit ([`fuse_motion`], clips
+    /// of three or more frames) and a single fitted rectangle widened to the
+    /// image's side edges ([`crate::edge_snap`]). Off here by default:
+    /// experiments score the network and the fit.
+    pub mask_priors: bool,
 }
 
 impl Default for PredictOptions {
@@ -246,21 +248,22 @@ impl Default for PredictOptions {
         Self {
             keep_level: DEFAULT_KEEP_LEVEL,
             maps: None,
-            motion_prior: false,
+            mask_priors: false,
         }
     }
 }
 
-/// [`fuse_motion`] for a clip of a dataset: reads every frame.
-fn fuse_clip_motion(
+/// [`PredictOptions::mask_priors`] for a clip of a dataset (reads every
+/// frame): the motion map fused into `map`, then the fit, the side snap and
+/// the keep mask, as `sonomask mask` decides a clip.
+fn mask_with_priors(
     data: &Dataset,
     entry: &ClipEntry,
     map: &mut [u8],
     (w, h): (usize, usize),
-) -> Result<(), DatasetError> {
-    if entry.frames < 3 {
-        return Ok(());
-    }
+    frames_averaged: usize,
+    keep_level: u8,
+) -> Result<(GrayImage, ClipPrediction), DatasetError> {
     let frames = (0..entry.frames)
         .map(|i| frames::load_frame_luma(data, entry, i))
         .collect::<Result<Vec<_>, _>>()?;
@@ -268,7 +271,25 @@ fn fuse_clip_motion(
     if let Some(motion) = sonomask_data::weak::temporal::motion_map(&frames, &params) {
         fuse_motion(map, w, h, (entry.width, entry.height), &motion);
     }
-    Ok(())
+    let (mask, outcome) = mask_for_map(entry, map, (w, h), frames_averaged, keep_level);
+    if outcome.fit_error.is_some() {
+        return Ok((mask, outcome));
+    }
+    let snapped = regions_from_map(map, w, h, entry.width, entry.height, keep_level)
+        .ok()
+        .zip(frames.first())
+        .and_then(|(r, first)| {
+            crate::edge_snap::snap_rect_sides(&r, first, &crate::edge_snap::SnapParams::default())
+        });
+    let Some(regions) = snapped else {
+        return Ok((mask, outcome));
+    };
+    let mut out = GrayImage::new(entry.width, entry.height);
+    let fits = u16::try_from(entry.width)
+        .ok()
+        .zip(u16::try_from(entry.height).ok())
+        .is_some_and(|(fw, fh)| regions.rasterize(fw, fh, &mut out));
+    Ok((if fits { out } else { mask }, outcome))
 }
 
 /// What `predict_dataset` did.
@@ -305,10 +326,11 @@ pub fn predict_dataset(
     for chunk in data.clips().chunks(16) {
         let mut maps = net.clip_maps(data, chunk)?;
         for (entry, (map, frames)) in chunk.iter().zip(&mut maps) {
-            if options.motion_prior {
-                fuse_clip_motion(data, entry, map, (w, h))?;
-            }
-            let (mask, outcome) = mask_for_map(entry, map, (w, h), *frames, options.keep_level);
+            let (mask, outcome) = if options.mask_priors {
+                mask_with_priors(data, entry, map, (w, h), *frames, options.keep_level)?
+            } else {
+                mask_for_map(entry, map, (w, h), *frames, options.keep_level)
+            };
             dataset::write_png(&out.join(format!("{}.png", entry.id)), &mask)?;
             if let Some(dir) = &options.maps {
                 let coarse =

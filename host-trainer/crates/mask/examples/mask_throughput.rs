@@ -51,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         engine: EnginePredictor::new(&model, &blob)?,
         keep_level: DEFAULT_KEEP_LEVEL,
         motion_prior: true,
+        edge_snap: true,
     };
     println!(
         "{:<40} {:>6} {:>9} {:>14} {:>14} {:>14}",

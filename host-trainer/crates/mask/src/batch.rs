@@ -124,6 +124,7 @@ pub fn mask_files(
         engine: EnginePredictor::new(model_path, &blob)?,
         keep_level,
         motion_prior: !opts.no_motion_prior,
+        edge_snap: !opts.no_edge_snap,
     };
 
     let mut files = Vec::new();

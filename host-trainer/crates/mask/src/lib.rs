@@ -11,7 +11,8 @@
 //!    ([`temporal::motion_map`], [`inference::fuse_motion`]), so dark
 //!    anatomy that the network reads as background stays inside;
 //! 3. scan regions from the shared geometry fit
-//!    ([`inference::regions_from_map`], the same fit as `predict`);
+//!    ([`inference::regions_from_map`], the same fit as `predict`); a
+//!    single rectangle widened to the image's side edges ([`edge_snap`]);
 //! 4. the DICOM Sequence of Ultrasound Regions as a prior and cross-check
 //!    ([`us_regions`]);
 //! 5. plausibility ([`plausibility`]); an implausible clip fails closed:
@@ -47,6 +48,7 @@ use sonomask_data::dataset::{self, DatasetError, Frames};
 use sonomask_data::ingest::IngestError;
 use sonomask_data::weak::temporal;
 use sonomask_deploy::blob_inference::{EnginePredictor, FrameMapError};
+use sonomask_deploy::edge_snap;
 use sonomask_deploy::maps as inference;
 
 use deid::{Change, UidMap};
@@ -75,6 +77,9 @@ pub struct Masker<'m> {
     /// or more frames) into the network's map before the fit
     /// ([`inference::fuse_motion`]): dark anatomy that moves stays inside.
     pub motion_prior: bool,
+    /// Widen a single fitted rectangle to the image's side edges
+    /// ([`edge_snap`]): a linear image whose far side is darker stays whole.
+    pub edge_snap: bool,
 }
 
 fn layout_of(frames: &Frames) -> Option<(FrameLayout, Vec<&[u8]>)> {
@@ -121,18 +126,27 @@ impl Masker<'_> {
         let mut map = self.engine.frames_map(&bufs, layout)?;
         let (mw, mh) = sonomask_deploy::maps::CoarseMaps::map_size(&self.engine);
         let (w, h) = (layout.width, layout.height);
-        if self.motion_prior && frames.len() >= 3 {
-            let luma;
-            let gray: &[GrayImage] = match frames {
-                Frames::Gray(v) => v,
-                Frames::Rgb(v) => {
-                    luma = v.iter().map(dataset::rgb_to_luma).collect::<Vec<_>>();
-                    &luma
-                }
-            };
-            if let Some(motion) = temporal::motion_map(gray, &temporal::Params::default()) {
-                inference::fuse_motion(&mut map, mw, mh, (u32::from(w), u32::from(h)), &motion);
+        let luma;
+        let gray: &[GrayImage] = match frames {
+            Frames::Gray(v) => v,
+            Frames::Rgb(v) if self.motion_prior && v.len() >= 3 => {
+                luma = v.iter().map(dataset::rgb_to_luma).collect::<Vec<_>>();
+                &luma
             }
+            Frames::Rgb(v) if self.edge_snap => {
+                luma = v
+                    .iter()
+                    .take(1)
+                    .map(dataset::rgb_to_luma)
+                    .collect::<Vec<_>>();
+                &luma
+            }
+            Frames::Rgb(_) => &[],
+        };
+        if self.motion_prior
+            && let Some(motion) = temporal::motion_map(gray, &temporal::Params::default())
+        {
+            inference::fuse_motion(&mut map, mw, mh, (u32::from(w), u32::from(h)), &motion);
         }
         let fitted = match inference::regions_from_map(
             &map,
@@ -150,6 +164,13 @@ impl Masker<'_> {
                     PriorReport::default(),
                 ));
             }
+        };
+        let fitted = match gray.first() {
+            Some(first) if self.edge_snap => {
+                edge_snap::snap_rect_sides(&fitted, first, &edge_snap::SnapParams::default())
+                    .unwrap_or(fitted)
+            }
+            _ => fitted,
         };
         let (regions, prior) = us_regions::apply(&fitted, declared, w, h);
         let kept = regions.area(w, h) as f64 / (f64::from(w) * f64::from(h));
@@ -178,6 +199,9 @@ pub struct MaskOptions {
     /// Leave a clip's motion evidence out of the map (network only); see
     /// [`Masker::motion_prior`].
     pub no_motion_prior: bool,
+    /// Keep a fitted rectangle's sides where the fit put them; see
+    /// [`Masker::edge_snap`].
+    pub no_edge_snap: bool,
 }
 
 /// Why a file was skipped (nothing was written for it).
