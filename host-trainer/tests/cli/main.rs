@@ -3,8 +3,9 @@
 //! the shipped model to a scanner's real files ([`adapt`]), `mask` on
 //! real and hostile files ([`mask`]), the real development set
 //! ([`realdev`]), experiments ([`experiment`]), the
-//! review and annotation servers over HTTP ([`web`]) and in a real browser
-//! ([`browser`]). Shared helpers in [`support`].
+//! review and annotation servers over HTTP ([`web`]), under load with
+//! `kill -9`s ([`soak`]) and in a real browser ([`browser`]). Shared helpers
+//! in [`support`].
 
 mod adapt;
 mod browser;
@@ -12,5 +13,6 @@ mod cli;
 mod experiment;
 mod mask;
 mod realdev;
+mod soak;
 mod support;
 mod web;

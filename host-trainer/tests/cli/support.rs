@@ -92,11 +92,26 @@ pub fn http(
     token: Option<&str>,
     body: Option<&str>,
 ) -> std::io::Result<Reply> {
+    http_with(addr, method, path, token, &[], body)
+}
+
+/// [`http`] with extra header lines (`("Origin", "http://evil.example")`).
+pub fn http_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<Reply> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(t) = token {
         req.push_str(&format!("X-Sonomask-Token: {t}\r\n"));
+    }
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
     }
     match body {
         Some(b) => req.push_str(&format!(

@@ -173,6 +173,7 @@ pub fn check_where(
             seconds,
             time: journal::now_rfc3339(),
             dice: Some(dice),
+            request: None,
         })?;
         summary.checked += 1;
         summary.mistakes += usize::from(mistake);

@@ -196,6 +196,7 @@ impl AnnotateSession {
             seconds,
             time,
             dice: None,
+            request: None,
         })?;
         self.seconds.push(seconds);
         self.done.insert(entry.id.clone());
@@ -215,6 +216,7 @@ impl AnnotateSession {
             seconds,
             time: journal::now_rfc3339(),
             dice: None,
+            request: None,
         })?;
         self.done.insert(clip.to_string());
         self.cursor = self.undone_after(i, false);

@@ -1,10 +1,14 @@
 //! The session token: random, printed once with the URL, required on every
-//! request except the embedded static assets (public code, no data).
+//! request except the embedded static assets (public code, no data). A
+//! request a browser sent from a page of another origin is refused too, token
+//! or not: the token travels in the page's URL, and a URL can leak (history,
+//! a pasted link); a leaked token must still not let another site's page
+//! decide or read anything.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -63,8 +67,39 @@ fn given(req: &Request) -> Option<String> {
     })
 }
 
-/// Middleware: 401 without a token, 403 with a wrong one.
+/// Whether the request comes from this server's own page, or not from a
+/// page at all. Browsers send `Origin` on every POST and every cross-origin
+/// call, and it cannot be forged by page scripts; it must then be
+/// `http://` + the `Host` the request was sent to. No `Origin` (a same-origin
+/// GET, an `<img>`, curl, the tests' client) is not a cross-origin call.
+fn same_origin(req: &Request) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    match (
+        origin.to_str().ok().and_then(|o| o.strip_prefix("http://")),
+        host,
+    ) {
+        (Some(o), Some(h)) => o.eq_ignore_ascii_case(h),
+        _ => false,
+    }
+}
+
+/// Middleware: 401 without a token, 403 with a wrong one or from a page of
+/// another origin.
 pub async fn require(State(token): State<Arc<Token>>, req: Request, next: Next) -> Response {
+    if !same_origin(&req) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross-origin request: only the page this server serves may call it",
+        )
+        .into_response();
+    }
     match given(&req) {
         None => ApiError::new(
             StatusCode::UNAUTHORIZED,

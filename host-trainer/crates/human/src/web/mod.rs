@@ -10,7 +10,9 @@
 //!   itself need it (`X-Sonomask-Token` header or `token` query parameter:
 //!   `<img>` cannot send headers). Missing → 401, wrong → 403. A foreign web
 //!   page cannot read the token, so DNS rebinding and cross-site requests get
-//!   nothing.
+//!   nothing. A browser's call from a page of another origin (its `Origin`
+//!   is not this server) is refused with 403 even with the token, in case the
+//!   URL leaked.
 //! - **Path traversal**: nothing is served from a path taken from the
 //!   request. Clip ids must be in the dataset's manifest (which only allows
 //!   `[A-Za-z0-9_-]`), frame numbers must be below the clip's frame count,
@@ -22,7 +24,9 @@
 //!   the blocking pool and a failure there is a 500, not a dead server.
 //! - **Lost decisions**: a decision is appended to the journal and fsynced
 //!   before the response is sent, and the page advances only on that
-//!   response; a `kill -9` loses nothing the page showed as saved.
+//!   response; a `kill -9` loses nothing the page showed as saved. A client
+//!   that lost a reply may send the call again with the same `request` id;
+//!   it is not written twice ([`review`]).
 //!
 //! The page is plain HTML/JS/CSS embedded in the binary ([`assets`]): no
 //! build step, nothing fetched from elsewhere.

@@ -8,8 +8,14 @@
 //! restarting resumes where the review stopped. Undo appends an `undo` line
 //! for this reviewer's latest standing decision (across restarts, see
 //! [`journal::undo_target`]) and moves the cursor back to that clip.
+//!
+//! A decide or undo may carry a client-chosen `request` id, written into
+//! its journal line. A request whose id is already in the journal is
+//! answered with the current state and not written again: a client whose
+//! reply was lost (the server was killed after the fsync) can send it again
+//! without deciding twice or undoing a second decision.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +39,9 @@ pub const PREFETCH: usize = 3;
 /// Longest time one decision may claim (a day): anything else is a client bug.
 pub const MAX_SECONDS: f64 = 86_400.0;
 
+/// Longest request id a client may send (a UUID is 36 characters).
+pub const MAX_REQUEST_ID: usize = 64;
+
 /// What a review session checks and where it writes.
 #[derive(Clone, Debug)]
 pub struct ReviewConfig {
@@ -44,16 +53,20 @@ pub struct ReviewConfig {
     pub reviewer: String,
 }
 
-/// The review's state: the journal so far (this label set), the standing
-/// decisions, the cursor and the open journal.
+/// The review's state: the journal so far (this label set) replayed, the
+/// standing decisions, the cursor and the open journal. Each new line is
+/// applied to the replay, not the whole journal replayed again: a decision
+/// costs the same at line 30,000 as at line 1.
 pub struct ReviewSession {
     cfg: ReviewConfig,
     order: Vec<String>,
     position: HashMap<String, usize>,
-    log: Vec<Decision>,
+    replay: journal::Replay,
     standing: HashMap<String, Verdict>,
     cursor: Option<usize>,
     writer: journal::Writer,
+    /// Request ids of this label set's journal lines.
+    requests: HashSet<String>,
 }
 
 /// One clip as the page needs it.
@@ -100,10 +113,7 @@ impl ReviewSession {
     pub fn open(data: &Dataset, cfg: ReviewConfig) -> Result<Self, JournalError> {
         let all = journal::read(&cfg.journal)?;
         journal::check_clips(&cfg.journal, &all, |c| data.clip(c).is_ok())?;
-        let log: Vec<Decision> = all
-            .into_iter()
-            .filter(|d| d.labels == cfg.labels_name)
-            .collect();
+        let log: Vec<&Decision> = all.iter().filter(|d| d.labels == cfg.labels_name).collect();
         let writer = journal::Writer::open(&cfg.journal)?;
         let order: Vec<String> = data.clips().iter().map(|c| c.id.clone()).collect();
         let position = order
@@ -111,15 +121,18 @@ impl ReviewSession {
             .enumerate()
             .map(|(i, c)| (c.clone(), i))
             .collect();
-        let standing = journal::standing(&log, &cfg.labels_name);
+        let replay = journal::Replay::new(log.iter().copied());
+        let standing = replay.standing_all();
+        let requests = log.iter().filter_map(|d| d.request.clone()).collect();
         let mut s = Self {
             cfg,
             order,
             position,
-            log,
+            replay,
             standing,
             cursor: None,
             writer,
+            requests,
         };
         s.cursor = s.undecided_from(0);
         Ok(s)
@@ -152,14 +165,46 @@ impl ReviewSession {
 
     fn append(&mut self, d: Decision) -> Result<(), JournalError> {
         self.writer.append(&d)?;
-        self.log.push(d);
-        self.standing = journal::standing(&self.log, &self.cfg.labels_name);
+        self.replay.apply(&d);
+        match self.replay.standing(&d.clip) {
+            Some(v) => self.standing.insert(d.clip.clone(), v),
+            None => self.standing.remove(&d.clip),
+        };
+        if let Some(id) = d.request {
+            self.requests.insert(id);
+        }
         Ok(())
     }
 
+    /// Whether `request` (checked: at most [`MAX_REQUEST_ID`] characters
+    /// of `[A-Za-z0-9_-]`) is already in the journal.
+    fn already_written(&self, request: Option<&str>) -> Result<bool, ApiError> {
+        let Some(id) = request else {
+            return Ok(false);
+        };
+        if id.is_empty()
+            || id.len() > MAX_REQUEST_ID
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(ApiError::bad_request(format!(
+                "request must be 1 to {MAX_REQUEST_ID} characters of A-Z a-z 0-9 _ -"
+            )));
+        }
+        Ok(self.requests.contains(id))
+    }
+
     /// Records `verdict` (accept, reject or flag) on `clip`, fsynced, and
-    /// moves the cursor to the next undecided clip.
-    pub fn decide(&mut self, clip: &str, verdict: Verdict, seconds: f64) -> Result<(), ApiError> {
+    /// moves the cursor to the next undecided clip. A `request` id already
+    /// in the journal changes nothing (the decision was written before).
+    pub fn decide(
+        &mut self,
+        clip: &str,
+        verdict: Verdict,
+        seconds: f64,
+        request: Option<&str>,
+    ) -> Result<(), ApiError> {
         if !matches!(verdict, Verdict::Accept | Verdict::Reject | Verdict::Flag) {
             return Err(ApiError::bad_request(format!(
                 "decision must be accept, reject or flag (undo has its own call), not {}",
@@ -171,6 +216,9 @@ impl ReviewSession {
             .position
             .get(clip)
             .ok_or_else(|| ApiError::not_found(format!("no clip {clip:?} in this dataset")))?;
+        if self.already_written(request)? {
+            return Ok(());
+        }
         self.append(Decision {
             clip: clip.to_string(),
             labels: self.cfg.labels_name.clone(),
@@ -179,16 +227,25 @@ impl ReviewSession {
             seconds,
             time: journal::now_rfc3339(),
             dice: None,
+            request: request.map(str::to_string),
         })?;
         self.cursor = self.undecided_after(i);
         Ok(())
     }
 
     /// Appends an `undo` for this reviewer's latest standing decision and
-    /// moves the cursor to that clip. 409 when there is nothing to undo.
-    pub fn undo(&mut self, seconds: f64) -> Result<(), ApiError> {
+    /// moves the cursor to that clip. 409 when there is nothing to undo. A
+    /// `request` id already in the journal changes nothing: that undo was
+    /// written before, and writing it again would cancel one more decision.
+    pub fn undo(&mut self, seconds: f64, request: Option<&str>) -> Result<(), ApiError> {
         let seconds = check_seconds(seconds)?;
-        let clip = journal::undo_target(&self.log, &self.cfg.labels_name, &self.cfg.reviewer)
+        if self.already_written(request)? {
+            return Ok(());
+        }
+        let clip = self
+            .replay
+            .undo_target(&self.cfg.reviewer)
+            .map(str::to_string)
             .ok_or_else(|| ApiError::conflict("nothing to undo"))?;
         self.append(Decision {
             clip: clip.clone(),
@@ -198,6 +255,7 @@ impl ReviewSession {
             seconds,
             time: journal::now_rfc3339(),
             dice: None,
+            request: request.map(str::to_string),
         })?;
         self.cursor = self.position.get(&clip).copied();
         Ok(())
@@ -239,8 +297,7 @@ impl ReviewSession {
                     .map(|j| self.order[j].clone())
                     .collect()
             }),
-            can_undo: journal::undo_target(&self.log, &self.cfg.labels_name, &self.cfg.reviewer)
-                .is_some(),
+            can_undo: self.replay.undo_target(&self.cfg.reviewer).is_some(),
         }
     }
 }
@@ -278,6 +335,9 @@ pub struct DecideBody {
     pub decision: Verdict,
     #[serde(default)]
     pub seconds: f64,
+    /// The client's id for this request (see the module doc).
+    #[serde(default)]
+    pub request: Option<String>,
 }
 
 /// `POST /api/review/undo` body.
@@ -286,6 +346,9 @@ pub struct DecideBody {
 pub struct UndoBody {
     #[serde(default)]
     pub seconds: f64,
+    /// The client's id for this request (see the module doc).
+    #[serde(default)]
+    pub request: Option<String>,
 }
 
 /// `?src=max|N` of an image request.
@@ -322,7 +385,7 @@ async fn decide(
     let Json(b) = body?;
     blocking(move || {
         let mut s = st.lock();
-        s.decide(&b.clip, b.decision, b.seconds)?;
+        s.decide(&b.clip, b.decision, b.seconds, b.request.as_deref())?;
         Ok(Json(s.view(&st.common.data)))
     })
     .await
@@ -335,7 +398,7 @@ async fn undo(
     let Json(b) = body?;
     blocking(move || {
         let mut s = st.lock();
-        s.undo(b.seconds)?;
+        s.undo(b.seconds, b.request.as_deref())?;
         Ok(Json(s.view(&st.common.data)))
     })
     .await

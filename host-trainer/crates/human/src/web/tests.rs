@@ -504,6 +504,99 @@ async fn decisions_undo_and_resume() {
     assert!(ReviewSession::open(&data, cfg).is_err());
 }
 
+#[tokio::test]
+async fn a_request_id_already_written_is_not_written_again() {
+    let (dir, data, masks) = fixture(4);
+    let jpath = dir.path().join("j.jsonl");
+    let app = review_app(&data, &masks, &jpath);
+    let decide = |clip: &str, id: &str| json!({"clip": clip, "decision": "accept", "seconds": 1.0, "request": id});
+    for _ in 0..2 {
+        let r = post(&app, "/api/review/decide", decide("c0", "r-1")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.json()["current"]["id"], "c1");
+    }
+    assert_eq!(
+        post(&app, "/api/review/decide", decide("c1", "r-2"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The retried undo (its reply lost) must not cancel c0's decision too,
+    // also not after a restart.
+    let undo = json!({"seconds": 0.5, "request": "u-1"});
+    assert_eq!(
+        post(&app, "/api/review/undo", undo.clone()).await.json()["decided"],
+        1
+    );
+    drop(app);
+    let app = review_app(&data, &masks, &jpath);
+    let s = post(&app, "/api/review/undo", undo.clone()).await.json();
+    assert_eq!(s["decided"], 1, "c0 still decided");
+    let log = journal::read(&jpath).unwrap();
+    let ids: Vec<_> = log.iter().map(|d| d.request.as_deref()).collect();
+    assert_eq!(ids, [Some("r-1"), Some("r-2"), Some("u-1")]);
+    assert_eq!(journal::standing(&log, "weak").len(), 1);
+    // Ids are short plain words; anything else is a 400 and writes nothing.
+    for bad in ["", "a b", "x/../y", &"z".repeat(65)] {
+        let r = post(&app, "/api/review/decide", decide("c2", bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert!(r.error().contains("request"), "{}", r.error());
+    }
+    assert_eq!(journal::read(&jpath).unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn cross_origin_calls_are_refused_even_with_the_token() {
+    let (dir, data, masks) = fixture(3);
+    let jpath = dir.path().join("j.jsonl");
+    let app = review_app(&data, &masks, &jpath);
+    let with_origin = |method: Method, uri: &str, origin: &str, body: Body| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::ORIGIN, origin)
+            .header("x-sonomask-token", TOKEN)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .unwrap()
+    };
+    let decide = || Body::from(json!({"clip": "c0", "decision": "accept"}).to_string());
+    for origin in [
+        "http://evil.example",
+        "null",
+        "https://127.0.0.1:8080",
+        "http://127.0.0.1:8081",
+        "http://127.0.0.1:8080.evil.example",
+    ] {
+        for (method, uri, body) in [
+            (Method::POST, "/api/review/decide", decide()),
+            (Method::GET, "/api/review/state", Body::empty()),
+        ] {
+            let r = app
+                .clone()
+                .oneshot(with_origin(method, uri, origin, body))
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{origin} {uri}");
+        }
+    }
+    assert!(journal::read(&jpath).unwrap().is_empty());
+    // The page's own calls carry its origin and are served.
+    let r = app
+        .clone()
+        .oneshot(with_origin(
+            Method::POST,
+            "/api/review/decide",
+            "http://127.0.0.1:8080",
+            decide(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(journal::read(&jpath).unwrap().len(), 1);
+}
+
 fn fan_drawing() -> Value {
     let r = Regions::one(Region::Fan(Fan {
         apex_x: 32.0,
