@@ -27,9 +27,15 @@ use sonomask_mask::batch::{self, ModelSource, Outcome};
 /// regions) is written fully black and listed in OUTDIR/review-queue.json
 /// with the reason and the commands that open it in `sonomask review`.
 ///
+/// Files that are damaged or lie about their size (pixel data shorter or
+/// longer than declared, lengths past the end of the file, sequences nested
+/// over 64 deep, a JPEG header larger than the DICOM header, more than
+/// 2 GiB of pixels) are refused before decoding, naming the file.
+///
 /// Exit codes: 0 all masked; 1 some input was skipped (unreadable or
 /// unsupported; nothing is written for it); 3 with --strict, some clip
-/// failed closed (and nothing was skipped); 2 error.
+/// failed closed (and nothing was skipped); 2 error, or no input could be
+/// masked (e.g. the only file named was skipped).
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {

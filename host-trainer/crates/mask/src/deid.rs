@@ -109,6 +109,17 @@ pub fn new_uid() -> String {
     format!("2.25.{}", u128::from_be_bytes(b))
 }
 
+/// Every row of Table E.1-1 we apply, `(tag, action, attribute name)`, in
+/// tag order; the wildcard rows (private attributes, curve and overlay
+/// data) are not listed (see [`apply_basic_profile`]). Public so that tests
+/// can check the output of a run against the table with another DICOM
+/// implementation (dcmtk's `dcmdump`).
+pub fn basic_profile() -> impl Iterator<Item = (Tag, BasicAction, &'static str)> {
+    BASIC_PROFILE
+        .iter()
+        .map(|&(g, e, action, name)| (Tag(g, e), action, name))
+}
+
 fn action_for(tag: Tag) -> Option<(BasicAction, &'static str)> {
     BASIC_PROFILE
         .binary_search_by_key(&(tag.0, tag.1), |&(g, e, _, _)| (g, e))

@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use dicom_object::{DefaultDicomObject, open_file};
+use dicom_object::DefaultDicomObject;
 use dicom_pixeldata::{DecodedPixelData, PixelDecoder, PixelRepresentation};
 
 use sonomask_data::dataset::Frames;
@@ -94,11 +94,28 @@ pub fn read(path: &Path) -> Result<Source, IngestError> {
     }
 }
 
+/// [`read`] on a file already in memory (`path` only names it in errors):
+/// the same parse, decode and stored-sample extraction, for the fuzz
+/// target `dicom_source` and callers that hold the bytes.
+pub fn read_bytes(path: &Path, bytes: &[u8]) -> Result<Source, IngestError> {
+    if bytes.get(128..132) == Some(b"DICM") {
+        ingest::catch_decoder_panic(path, || {
+            source_of_object(path, ingest::open_dicom_bytes(path, bytes)?)
+        })
+    } else {
+        Ok(Source {
+            frames: ingest::read_still_bytes(path, bytes)?,
+            dicom: None,
+        })
+    }
+}
+
 fn read_dicom(path: &Path) -> Result<Source, IngestError> {
-    let obj = open_file(path).map_err(|e| IngestError::Dicom {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    source_of_object(path, ingest::open_dicom(path)?)
+}
+
+/// An opened DICOM object read for masking.
+fn source_of_object(path: &Path, obj: DefaultDicomObject) -> Result<Source, IngestError> {
     ingest::check_encapsulated(path, &obj)?;
     let pixels = obj.decode_pixel_data().map_err(|e| IngestError::Pixels {
         path: path.to_path_buf(),

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use dicom_dictionary_std::tags;
-use dicom_object::{DefaultDicomObject, open_file};
+use dicom_object::file::ReadPreamble;
+use dicom_object::{DefaultDicomObject, OpenFileOptions, open_file};
 use dicom_pixeldata::{
     BitDepthOption, ConvertOptions, DecodedPixelData, PixelDecoder, PixelRepresentation,
     PlanarConfiguration,
@@ -41,20 +42,93 @@ pub fn catch_decoder_panic<T>(
     })
 }
 
-fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {
+/// [`read_dicom`] on a file already in memory (`path` only names it in
+/// errors): the same parse and decode, for callers that hold the bytes
+/// (and the fuzz target `dicom_source`).
+pub fn read_dicom_bytes(path: &Path, bytes: &[u8]) -> Result<Frames, IngestError> {
+    catch_decoder_panic(path, || {
+        frames_of_object(path, &open_dicom_bytes(path, bytes)?)
+    })
+}
+
+/// Opens a DICOM file with dicom-rs, errors naming `path`.
+///
+/// Files whose sequences nest deeper than
+/// [`super::structure::MAX_SEQUENCE_DEPTH`] (the parse recurses: a deep
+/// file would overflow the stack and abort) or with a value length past
+/// the end of the file (the parse allocates it first) are refused before
+/// the parse ([`super::structure`]).
+pub fn open_dicom(path: &Path) -> Result<DefaultDicomObject, IngestError> {
+    super::structure::check_structure_of_file(path)?;
     let obj = open_file(path).map_err(|e| IngestError::Dicom {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    check_encapsulated(path, &obj)?;
+    check_no_stray_items(path, &obj)?;
+    Ok(obj)
+}
+
+/// Refuses a data set holding an item or delimiter tag (group FFFE) as an
+/// element of its own, outside any sequence: bytes that are not a data
+/// set (junk after the pixel data, a file cut and glued). dicom-rs reads
+/// such a tag as an UN value but writes it back as an item header with a
+/// VR, which no reader (dicom-rs, dcmtk, pydicom) can follow, so
+/// `sonomask mask` would write a file it cannot read back (found by the
+/// fuzz target `dicom_source`).
+fn check_no_stray_items(path: &Path, obj: &DefaultDicomObject) -> Result<(), IngestError> {
+    match obj.iter().find(|e| e.header().tag.group() == 0xFFFE) {
+        None => Ok(()),
+        Some(e) => Err(IngestError::Dicom {
+            path: path.to_path_buf(),
+            message: format!(
+                "item tag ({:04X},{:04X}) outside a sequence: not a DICOM data set from there on",
+                e.header().tag.group(),
+                e.header().tag.element()
+            ),
+        }),
+    }
+}
+
+/// [`open_dicom`] on bytes: the preamble is detected exactly as
+/// `dicom_object::open_file` does for a file (`DICM` at byte 128: skipped;
+/// `DICM` at byte 0: none; neither: 128 bytes skipped), so both read the
+/// same object from the same bytes.
+pub fn open_dicom_bytes(path: &Path, bytes: &[u8]) -> Result<DefaultDicomObject, IngestError> {
+    super::structure::check_structure(path, bytes)?;
+    let preamble = if bytes.get(128..132) != Some(b"DICM") && bytes.starts_with(b"DICM") {
+        ReadPreamble::Never
+    } else {
+        ReadPreamble::Always
+    };
+    let obj = OpenFileOptions::new()
+        .read_preamble(preamble)
+        .from_reader(bytes)
+        .map_err(|e| IngestError::Dicom {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    check_no_stray_items(path, &obj)?;
+    Ok(obj)
+}
+
+fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {
+    frames_of_object(path, &open_dicom(path)?)
+}
+
+/// Every frame of an opened object: checks, decodes and converts.
+fn frames_of_object(path: &Path, obj: &DefaultDicomObject) -> Result<Frames, IngestError> {
+    check_encapsulated(path, obj)?;
     let pixels = obj.decode_pixel_data().map_err(|e| IngestError::Pixels {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    decode_frames(path, &obj, &pixels)
+    decode_frames(path, obj, &pixels)
 }
 
-/// Refuses compressed pixel data that was cut short.
+/// The checks before decoding: the pixel attributes against each other,
+/// the pixel data and the codec headers, within the memory limits
+/// ([`super::limits::check_pixel_attributes`]); then refuses compressed
+/// pixel data that was cut short.
 ///
 /// dicom-rs reads a file that ends inside its encapsulated pixel data
 /// without complaint, and the JPEG decoder fills what is missing, so a
@@ -62,6 +136,7 @@ fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {
 /// Every frame needs its fragment, and a JPEG stream (baseline, extended,
 /// lossless) must end with its EOI marker.
 pub fn check_encapsulated(path: &Path, obj: &DefaultDicomObject) -> Result<(), IngestError> {
+    super::limits::check_pixel_attributes(path, obj)?;
     let Some(fragments) = obj
         .element(tags::PIXEL_DATA)
         .ok()

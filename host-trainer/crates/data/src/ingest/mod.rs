@@ -28,12 +28,15 @@
 //! walk are here.
 
 mod dicom;
+pub mod limits;
 mod palette;
+pub mod structure;
 pub mod truth;
 
 pub use dicom::{
     ColorSamples, catch_decoder_panic, check_encapsulated, declared_photometric, decode_frames,
-    effective_color, read_dicom, unpack_ybr_full_422, ybr_full_to_rgb,
+    effective_color, open_dicom, open_dicom_bytes, read_dicom, read_dicom_bytes,
+    unpack_ybr_full_422, ybr_full_to_rgb,
 };
 pub use palette::{
     ChannelLut, apply_palette, build_channel_lut, expand_segmented, palette_luts, stored_values,
@@ -64,6 +67,24 @@ pub enum IngestError {
     Unsupported { path: PathBuf, what: String },
     #[error("{path}: not an image sonomask reads (DICOM, PNG or JPEG): {message}")]
     BadImage { path: PathBuf, message: String },
+    /// Sequences nested deeper than [`structure::MAX_SEQUENCE_DEPTH`]:
+    /// refused before parsing (the parse recurses).
+    #[error("{path}: sequences nested more than {max} deep: refused unread")]
+    TooDeep { path: PathBuf, max: usize },
+    /// A value whose declared length runs past the end of the file: refused
+    /// before parsing (dicom-rs would allocate the declared length first).
+    #[error(
+        "{path}: {tag} claims {length} bytes, more than the file holds (cut short or lying): refused unread"
+    )]
+    LengthPastEnd {
+        path: PathBuf,
+        tag: String,
+        length: u32,
+    },
+    /// Pixel data that would decode to more than sonomask holds in memory
+    /// (see [`limits`]): refused before decoding.
+    #[error("{path}: {what}: refused before decoding")]
+    TooLarge { path: PathBuf, what: String },
     #[error("{path}: frames differ in size")]
     MixedSizes { path: PathBuf },
     #[error("{path}: no such file or folder")]
@@ -118,7 +139,13 @@ pub fn read_still(path: &Path) -> Result<Frames, IngestError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let img = image::load_from_memory(&bytes).map_err(|e| IngestError::BadImage {
+    read_still_bytes(path, &bytes)
+}
+
+/// [`read_still`] on a file already in memory (`path` only names it in
+/// errors; the fuzz target `still_image` feeds it).
+pub fn read_still_bytes(path: &Path, bytes: &[u8]) -> Result<Frames, IngestError> {
+    let img = decode_still(bytes).map_err(|e| IngestError::BadImage {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
@@ -131,12 +158,40 @@ pub fn read_still(path: &Path) -> Result<Frames, IngestError> {
     })
 }
 
+/// The largest still decoded, in bytes of decoded image (256 MiB: e.g.
+/// 8192 × 8192 RGB with room to spare); wider or taller than 65535 pixels
+/// is refused too (frames are masked with 16-bit sizes).
+pub const MAX_STILL_BYTES: u64 = 256 << 20;
+
+/// Decodes a PNG/JPEG with limits checked against its header before any
+/// pixel is decoded: a JPEG claiming 65,000 × 65,000 pixels is refused,
+/// not allocated.
+fn decode_still(bytes: &[u8]) -> image::ImageResult<DynamicImage> {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(65535);
+    limits.max_image_height = Some(65535);
+    limits.max_alloc = Some(MAX_STILL_BYTES);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?;
+    reader.limits(limits);
+    reader.decode()
+}
+
 /// Reads any supported file: DICOM by content, else PNG/JPEG.
 pub fn read_any(path: &Path) -> Result<Frames, IngestError> {
     if looks_like_dicom(path) {
         read_dicom(path)
     } else {
         read_still(path)
+    }
+}
+
+/// [`read_any`] on a file already in memory (`path` only names it in
+/// errors): DICOM when `DICM` is at byte 128, else PNG/JPEG.
+pub fn read_any_bytes(path: &Path, bytes: &[u8]) -> Result<Frames, IngestError> {
+    if bytes.get(128..132) == Some(b"DICM") {
+        read_dicom_bytes(path, bytes)
+    } else {
+        read_still_bytes(path, bytes)
     }
 }
 

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use sonomask_data::dataset::Frames;
 use sonomask_data::ingest::{self, IngestError};
 
+use sonomask_data::ingest::structure::MAX_SEQUENCE_DEPTH;
+
+use crate::hostile_files as hf;
 use crate::root;
 
 /// Byte offsets where a data element (or an encapsulated item) starts, for
@@ -213,4 +216,179 @@ fn declared_sizes_that_disagree_with_the_pixel_data_are_errors() {
             Ok(f) => panic!("{what}: read as {} frames", f.len()),
         }
     }
+}
+
+/// `got` is an error naming `file` (its kind checked by `kind`).
+fn refused(
+    what: &str,
+    got: Result<Frames, IngestError>,
+    file: &Path,
+    kind: fn(&IngestError) -> bool,
+) {
+    let name = file.file_name().unwrap().to_str().unwrap();
+    match got {
+        Err(e) => {
+            assert!(e.to_string().contains(name), "{what}: {e}");
+            assert!(kind(&e), "{what}: unexpected kind: {e:?}");
+        }
+        Ok(f) => panic!("{what}: read as {} frames", f.len()),
+    }
+}
+
+fn any_error(_: &IngestError) -> bool {
+    true
+}
+
+fn same_frames(a: &Frames, b: &Frames) -> bool {
+    match (a, b) {
+        (Frames::Gray(a), Frames::Gray(b)) => a == b,
+        (Frames::Rgb(a), Frames::Rgb(b)) => a == b,
+        _ => false,
+    }
+}
+
+#[test]
+fn pixel_data_longer_than_declared_is_refused_padding_is_not() {
+    // A whole frame or more past the declared frames: the header
+    // understates them, refused. A pad shorter than a frame is ignored (and
+    // never written out by `mask`).
+    let dir = tempfile::tempdir().unwrap();
+    let r = root();
+    let long = hf::pixel_data_too_long(&r, dir.path());
+    refused(
+        "too long",
+        ingest::read_any(&long),
+        &long,
+        |e| matches!(e, IngestError::Pixels { message, .. } if message.contains("understated")),
+    );
+    let (_, intact) = fixture("deid-philips-linear-grey.dcm");
+    let padded = ingest::read_any(&hf::pixel_data_padded(&r, dir.path())).unwrap();
+    assert!(same_frames(&padded, &intact));
+}
+
+#[test]
+fn deeply_nested_sequences_are_refused_before_the_parse() {
+    // 10,000 levels overflowed the stack (abort, measured: 3,000 already
+    // do on a 2 MiB test thread); now refused unread.
+    let dir = tempfile::tempdir().unwrap();
+    let r = root();
+    let deep = hf::deeply_nested(&r, dir.path(), 10_000);
+    refused("10,000 levels", ingest::read_any(&deep), &deep, |e| {
+        matches!(e, IngestError::TooDeep { max: 64, .. })
+    });
+    let just = hf::deeply_nested(&r, dir.path(), MAX_SEQUENCE_DEPTH + 1);
+    refused("65 levels", ingest::read_any(&just), &just, |e| {
+        matches!(e, IngestError::TooDeep { .. })
+    });
+    // At the limit the file reads as the intact one.
+    let (_, intact) = fixture("deid-philips-linear-grey.dcm");
+    let ok = ingest::read_any(&hf::deeply_nested(&r, dir.path(), MAX_SEQUENCE_DEPTH)).unwrap();
+    assert!(same_frames(&ok, &intact));
+}
+
+#[test]
+fn wrong_value_representations_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = root();
+    for (path, what) in hf::wrong_vrs(&r, dir.path()) {
+        refused(what, ingest::read_any(&path), &path, any_error);
+    }
+    // Bits Allocated 0/7/64 are named as unsupported, not a decoder failure.
+    for b in ["bits-0.dcm", "bits-7.dcm", "bits-64.dcm"] {
+        let e = ingest::read_any(&dir.path().join(b)).unwrap_err();
+        assert!(matches!(e, IngestError::Unsupported { .. }), "{b}: {e}");
+    }
+    // Pixel Data as UN holds the same bytes: read as the OB it is.
+    let (_, intact) = fixture("deid-philips-linear-grey.dcm");
+    let un = ingest::read_any(&hf::pixel_data_un(&r, dir.path())).unwrap();
+    assert!(same_frames(&un, &intact));
+}
+
+#[test]
+fn jpeg_bombs_are_refused_by_their_declared_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Before: 4.2 GB peak RSS and 40 s of decoding for `bomb-in-small`.
+    let small = hf::jpeg_bomb_dicom(d, "bomb-in-small.dcm", (16, 16), (65000, 65000));
+    refused(
+        "JPEG bigger than its DICOM header",
+        ingest::read_any(&small),
+        &small,
+        |e| matches!(e, IngestError::Pixels { message, .. } if message.contains("65000x65000")),
+    );
+    let big = hf::jpeg_bomb_dicom(d, "bomb-in-big.dcm", (65000, 65000), (65000, 65000));
+    refused(
+        "65000 x 65000 declared",
+        ingest::read_any(&big),
+        &big,
+        |e| matches!(e, IngestError::TooLarge { .. }),
+    );
+    let still = hf::jpeg_bomb_still(d);
+    refused(
+        "65000 x 65000 still",
+        ingest::read_any(&still),
+        &still,
+        |e| matches!(e, IngestError::BadImage { .. }),
+    );
+    // The same stream with an honest header decodes.
+    let fine = hf::jpeg_bomb_dicom(d, "honest.dcm", (16, 16), (16, 16));
+    assert_eq!(ingest::read_any(&fine).unwrap().len(), 1);
+}
+
+#[test]
+fn palette_tables_with_wrong_entry_counts_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = root();
+    for (path, what) in hf::bad_palettes(&r, dir.path()) {
+        refused(what, ingest::read_any(&path), &path, |e| {
+            matches!(e, IngestError::Palette { .. })
+        });
+    }
+    let (_, intact) = fixture("pydicom-philips-curvilinear-palette-rle.dcm");
+    let quirk = ingest::read_any(&hf::palette_8bit_descriptor_16bit_data(&r, dir.path())).unwrap();
+    assert!(same_frames(&quirk, &intact));
+}
+
+#[test]
+fn every_real_fixture_passes_the_checks_before_decoding() {
+    // The depth scan and the size and codec-header checks refuse none of
+    // the real files (all encodings: native LE and BE, implicit VR, RLE,
+    // JPEG baseline and lossless, JPEG 2000, palettes).
+    let mut n = 0;
+    for dir in [
+        "tests/data/realdata",
+        "tests/data/codecs",
+        "datasets/real-dev/files",
+    ] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "dcm") {
+                ingest::read_any(&path).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 12, "{n} fixtures");
+}
+
+#[test]
+fn a_pixel_data_length_past_the_end_is_refused_unread() {
+    // dicom-rs allocates a value's declared length before reading it: this
+    // file took 4.2 GB of resident memory in `sonomask mask` before the
+    // structure scan refused it (the CLI test bounds the peak).
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, _) = fixture("deid-philips-linear-grey.dcm");
+    let at = bytes
+        .windows(4)
+        .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
+        .unwrap();
+    bytes[at + 8..at + 12].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let path = dir.path().join("lying.dcm");
+    std::fs::write(&path, &bytes).unwrap();
+    refused(
+        "4 GiB pixel data",
+        ingest::read_any(&path),
+        &path,
+        |e| matches!(e, IngestError::LengthPastEnd { tag, .. } if tag == "(7FE0,0010)"),
+    );
 }

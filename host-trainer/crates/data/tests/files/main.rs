@@ -1,10 +1,13 @@
 //! Real files through the data side, one test binary: every codec and
 //! photometric interpretation ([`codecs`]) and the weak labelers on real
 //! scanner frames ([`realdata`]); hostile DICOM cut and lying
-//! ([`hostile`]).
+//! ([`hostile`]; the files are built by [`hostile_files`], which the mask
+//! crate's and the CLI's hostile tests include by path).
 
 mod codecs;
+mod fuzz_found;
 mod hostile;
+mod hostile_files;
 mod realdata;
 
 use std::path::PathBuf;
