@@ -12,8 +12,9 @@ use sonomask_mask::batch::{self, ModelSource, Outcome};
 /// cart runs); in a clip of three or more frames, the cells that change from
 /// frame to frame (speckle in dark anatomy moves, burned-in text does not)
 /// join the averaged map; the shared geometry fit turns it into fans
-/// and rectangles (several for dual screens and M-mode/Doppler strips),
-/// the DICOM Sequence of Ultrasound Regions (0018,6011) clips and
+/// and rectangles (several for dual screens and M-mode/Doppler strips), a
+/// single rectangle is widened while the columns beside it carry the same
+/// speckle at the same brightness, the DICOM Sequence of Ultrasound Regions (0018,6011) clips and
 /// cross-checks them, and every frame is masked outside them.
 ///
 /// DICOM in -> OUTDIR/<stem>.dcm: the masked pixel data (uncompressed;
