@@ -1,4 +1,5 @@
-//! Widening a fitted scan rectangle to the image's own side edges.
+//! Widening a fitted scan rectangle to the image's own side edges, and
+//! joining a linear image the fit cut in two ([`merge_seam_pair`]).
 //!
 //! The network reads brightness from a thumbnail: a linear image whose far
 //! side is darker (lower gain, a dark structure, an app's screenshot of a
@@ -77,6 +78,37 @@ impl Columns<'_> {
         sum as f32 / (self.y1 - self.y0) as f32
     }
 }
+
+/// Two rectangles side by side that share their seam (within 2 pixels) and
+/// most of their rows (the overlap at least [`SEAM_OVERLAP`] of the shorter
+/// one) as one rectangle over their common rows: the fit's split step cuts
+/// a linear image whose map is uneven into two "panes" with different tops,
+/// one of which then runs into the header text above.
+pub fn merge_seam_pair(regions: &Regions) -> Option<Regions> {
+    let mut it = regions.iter();
+    let (Some(Region::Rect(a)), Some(Region::Rect(b)), None) = (it.next(), it.next(), it.next())
+    else {
+        return None;
+    };
+    let (l, r) = if a.x0 <= b.x0 { (a, b) } else { (b, a) };
+    // Written so that NaN coordinates fail both checks.
+    let on_seam = (l.x1 - r.x0).abs() <= 2.0;
+    if !on_seam {
+        return None;
+    }
+    let (top, bottom) = (l.y0.max(r.y0), l.y1.min(r.y1));
+    let shorter = (l.y1 - l.y0).min(r.y1 - r.y0);
+    let shared_rows = bottom - top >= SEAM_OVERLAP * shorter;
+    if !shared_rows {
+        return None;
+    }
+    Some(Regions::one(Region::Rect(Rect::new(
+        l.x0, top, r.x1, bottom,
+    ))))
+}
+
+/// See [`merge_seam_pair`].
+pub const SEAM_OVERLAP: f32 = 0.6;
 
 /// `regions` with its single rectangle's left and right sides moved out to
 /// the image's side edges in `frame` (luma, full resolution); `None` when
@@ -190,6 +222,55 @@ mod tests {
         assert_eq!((r.x0, r.x1), (40.0, 160.0), "{r:?}");
         // Top and bottom stay.
         assert_eq!((r.y0, r.y1), (12.0, 88.0));
+    }
+
+    #[test]
+    fn a_linear_image_cut_at_a_seam_is_one_rectangle_again() {
+        // The left part runs up into the header; the common rows are kept.
+        let mut cut = Regions::one(Region::Rect(Rect::new(232.0, 108.0, 527.0, 334.0)));
+        cut.push(Region::Rect(Rect::new(90.0, 31.0, 232.5, 336.0)))
+            .unwrap();
+        let r = rect(&merge_seam_pair(&cut).unwrap());
+        assert_eq!(r, Rect::new(90.0, 108.0, 527.0, 334.0));
+    }
+
+    #[test]
+    fn panes_apart_stacked_or_of_other_shapes_are_not_merged() {
+        let pair = |a: Rect, b: Rect| {
+            let mut r = Regions::one(Region::Rect(a));
+            r.push(Region::Rect(b)).unwrap();
+            r
+        };
+        // A gap between the panes.
+        let apart = pair(
+            Rect::new(0.0, 10.0, 100.0, 90.0),
+            Rect::new(110.0, 10.0, 200.0, 90.0),
+        );
+        assert!(merge_seam_pair(&apart).is_none());
+        // A strip below a pane shares no rows with it.
+        let stacked = pair(
+            Rect::new(0.0, 0.0, 100.0, 60.0),
+            Rect::new(100.0, 60.0, 200.0, 90.0),
+        );
+        assert!(merge_seam_pair(&stacked).is_none());
+        // A single region, or a fan and a rectangle.
+        assert!(
+            merge_seam_pair(&Regions::one(Region::Rect(Rect::new(0.0, 0.0, 9.0, 9.0)))).is_none()
+        );
+        let mut mixed = Regions::one(Region::Fan(sonomask_core::Fan {
+            apex_x: 50.0,
+            apex_y: 0.0,
+            angle_left: -0.5,
+            angle_right: 0.5,
+            r_inner: 0.0,
+            r_outer: 80.0,
+            flat_top: None,
+            clip: None,
+        }));
+        mixed
+            .push(Region::Rect(Rect::new(100.0, 0.0, 200.0, 90.0)))
+            .unwrap();
+        assert!(merge_seam_pair(&mixed).is_none());
     }
 
     #[test]

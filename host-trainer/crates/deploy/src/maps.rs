@@ -279,7 +279,10 @@ fn mask_with_priors(
         .ok()
         .zip(frames.first())
         .and_then(|(r, first)| {
-            crate::edge_snap::snap_rect_sides(&r, first, &crate::edge_snap::SnapParams::default())
+            let merged = crate::edge_snap::merge_seam_pair(&r);
+            let one = merged.as_ref().unwrap_or(&r);
+            crate::edge_snap::snap_rect_sides(one, first, &crate::edge_snap::SnapParams::default())
+                .or(merged)
         });
     let Some(regions) = snapped else {
         return Ok((mask, outcome));

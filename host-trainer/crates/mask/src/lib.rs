@@ -167,7 +167,10 @@ impl Masker<'_> {
         };
         let fitted = match gray.first() {
             Some(first) if self.edge_snap => {
-                edge_snap::snap_rect_sides(&fitted, first, &edge_snap::SnapParams::default())
+                let merged = edge_snap::merge_seam_pair(&fitted);
+                let one = merged.as_ref().unwrap_or(&fitted);
+                edge_snap::snap_rect_sides(one, first, &edge_snap::SnapParams::default())
+                    .or(merged)
                     .unwrap_or(fitted)
             }
             _ => fitted,
