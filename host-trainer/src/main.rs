@@ -8,6 +8,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Single allocations are capped while a DICOM file is parsed, so a few
+/// kilobytes that declare gigabyte lengths fail to parse instead of taking
+/// the memory (`sonomask_data::ingest::alloc_cap`).
+#[global_allocator]
+static ALLOC: sonomask_data::ingest::alloc_cap::CappedAlloc =
+    sonomask_data::ingest::alloc_cap::CappedAlloc;
+
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
     let cli = cmd::Cli::parse();

@@ -12,6 +12,7 @@ use dicom_pixeldata::{
 };
 use image::{DynamicImage, RgbImage};
 
+use super::alloc_cap;
 use super::*;
 use crate::dataset::Frames;
 
@@ -60,7 +61,12 @@ pub fn read_dicom_bytes(path: &Path, bytes: &[u8]) -> Result<Frames, IngestError
 /// the parse ([`super::structure`]).
 pub fn open_dicom(path: &Path) -> Result<DefaultDicomObject, IngestError> {
     super::structure::check_structure_of_file(path)?;
-    let obj = open_file(path).map_err(|e| IngestError::Dicom {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
+    let head = read_head(path);
+    let obj = alloc_cap::with_cap(alloc_cap::parse_cap(len, is_deflated(&head)), || {
+        open_file(path)
+    })
+    .map_err(|e| IngestError::Dicom {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
@@ -100,15 +106,38 @@ pub fn open_dicom_bytes(path: &Path, bytes: &[u8]) -> Result<DefaultDicomObject,
     } else {
         ReadPreamble::Always
     };
-    let obj = OpenFileOptions::new()
-        .read_preamble(preamble)
-        .from_reader(bytes)
-        .map_err(|e| IngestError::Dicom {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let cap = alloc_cap::parse_cap(bytes.len() as u64, is_deflated(bytes));
+    let obj = alloc_cap::with_cap(cap, || {
+        OpenFileOptions::new()
+            .read_preamble(preamble)
+            .from_reader(bytes)
+    })
+    .map_err(|e| IngestError::Dicom {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     check_no_stray_items(path, &obj)?;
     Ok(obj)
+}
+
+/// The first 4 KiB of a file (the meta group, which names the transfer
+/// syntax), or nothing if it cannot be read.
+fn read_head(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(4096).read_to_end(&mut head);
+    }
+    head
+}
+
+/// Whether the meta group in `head` names the deflated transfer syntax,
+/// whose data set inflates while it is parsed (see [`alloc_cap::parse_cap`]).
+fn is_deflated(head: &[u8]) -> bool {
+    const DEFLATED: &[u8] = b"1.2.840.10008.1.2.1.99";
+    head[..head.len().min(4096)]
+        .windows(DEFLATED.len())
+        .any(|w| w == DEFLATED)
 }
 
 fn read_dicom_inner(path: &Path) -> Result<Frames, IngestError> {

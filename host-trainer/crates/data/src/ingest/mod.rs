@@ -27,6 +27,7 @@
 //! [`palette`] applies PALETTE COLOR lookup tables; stills and the folder
 //! walk are here.
 
+pub mod alloc_cap;
 mod dicom;
 pub mod limits;
 mod palette;

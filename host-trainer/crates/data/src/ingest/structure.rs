@@ -182,14 +182,26 @@ fn read_meta<R: Read>(r: &mut Counted<R>) -> Result<Option<Meta>, (Tag, u32)> {
         }
     }
     let mut ts = None;
-    // The meta group ends where group 0002 does: read one element ahead.
+    // dicom-rs reads the meta group by its group length (0002,0000), the
+    // first element: every element within that many bytes is meta, whatever
+    // its group (found by the fuzz target dicom_source: a meta element whose
+    // group was damaged ended the scan's meta group early, so the scan
+    // walked nothing while dicom-rs read on and allocated 2.5 GB). Without
+    // a usable group length, the meta group ends where group 0002 does.
+    let mut meta_end: Option<u64> = None;
+    let mut first_element = true;
+    // Read one element ahead to see the meta group end.
     loop {
         let Some(tag) = r.bytes::<4>() else {
             return Ok(None);
         };
         let group = u16::from_le_bytes([tag[0], tag[1]]);
         let element = u16::from_le_bytes([tag[2], tag[3]]);
-        if group != 0x0002 {
+        let in_meta = match meta_end {
+            Some(end) => r.at - 4 < end,
+            None => group == 0x0002,
+        };
+        if !in_meta {
             // The first data set element: its tag is read already. Without
             // a transfer syntax the encoding is unknown: the parser refuses
             // such a file anyway.
@@ -198,7 +210,8 @@ fn read_meta<R: Read>(r: &mut Counted<R>) -> Result<Option<Meta>, (Tag, u32)> {
         let Some(vr) = r.bytes::<2>() else {
             return Ok(None);
         };
-        let len = if long_length(&vr) {
+        // An unknown VR code has UN's 4-byte length (see `walk`).
+        let len = if long_length(&vr) || VR::from_binary(vr).is_none() {
             r.skip(2)
                 .and_then(|_| r.bytes::<4>())
                 .map(u32::from_le_bytes)
@@ -207,7 +220,12 @@ fn read_meta<R: Read>(r: &mut Counted<R>) -> Result<Option<Meta>, (Tag, u32)> {
         };
         let Some(len) = len else { return Ok(None) };
         let past_end = (Tag(group, element), len);
-        if element == 0x0010 {
+        if std::mem::take(&mut first_element) && (group, element) == (0x0002, 0x0000) && len == 4 {
+            let value = r.bytes::<4>().ok_or(past_end)?;
+            meta_end = Some(r.at + u64::from(u32::from_le_bytes(value)));
+            continue;
+        }
+        if (group, element) == (0x0002, 0x0010) {
             let mut v = vec![0u8; len.min(64) as usize];
             r.read_exact(&mut v).map_err(|_| past_end)?;
             r.skip(u64::from(len.saturating_sub(64))).ok_or(past_end)?;
@@ -215,6 +233,21 @@ fn read_meta<R: Read>(r: &mut Counted<R>) -> Result<Option<Meta>, (Tag, u32)> {
         } else {
             r.skip(u64::from(len)).ok_or(past_end)?;
         }
+    }
+}
+
+/// How many bytes dicom-rs 0.10 reads of a value: whole numbers of this
+/// unit only (`len >> 2` 32-bit values for UL, …), the rest of the declared
+/// length is left in the stream and read as the next element's header. The
+/// scan follows the parser there, or the two part ways and the parser's
+/// next "length" goes unchecked (found by the fuzz target dicom_source: a
+/// group length (0000,0000) of 2 bytes led dicom-rs to a 4 GiB value).
+fn value_unit(vr: Option<VR>) -> u32 {
+    match vr {
+        Some(VR::US | VR::OW | VR::SS) => 2,
+        Some(VR::AT | VR::FL | VR::OF | VR::SL | VR::UL | VR::OL) => 4,
+        Some(VR::FD | VR::OD | VR::SV | VR::OV | VR::UV) => 8,
+        _ => 1,
     }
 }
 
@@ -360,7 +393,7 @@ fn walk<R: Read>(
             stack.push((Open::Sequence, end));
             continue;
         }
-        if r.skip(u64::from(len)).is_none() {
+        if r.skip(u64::from(len - len % value_unit(vr))).is_none() {
             return Scan {
                 deepest,
                 past_end: Some((tag, len)),

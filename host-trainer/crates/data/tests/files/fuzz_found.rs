@@ -7,6 +7,17 @@ use sonomask_data::ingest::{self, IngestError};
 /// A Part 10 file: preamble, `DICM`, a meta group (explicit VR little
 /// endian, ultrasound image storage) and `body`.
 fn part10(body: &[u8]) -> Vec<u8> {
+    part10_in(b"1.2.840.10008.1.2.1\0", body)
+}
+
+/// [`part10`] with the transfer syntax UID `ts` (even length).
+fn part10_in(ts: &[u8], body: &[u8]) -> Vec<u8> {
+    part10_meta([2, 0, 1, 0], ts, body)
+}
+
+/// [`part10_in`] with the tag of the meta group's first element after the
+/// group length, (0002,0001), replaced by `first`.
+fn part10_meta(first: [u8; 4], ts: &[u8], body: &[u8]) -> Vec<u8> {
     fn element(out: &mut Vec<u8>, tag: [u8; 4], vr: &[u8; 2], value: &[u8]) {
         out.extend_from_slice(&tag);
         out.extend_from_slice(vr);
@@ -19,7 +30,7 @@ fn part10(body: &[u8]) -> Vec<u8> {
         out.extend_from_slice(value);
     }
     let mut meta = Vec::new();
-    element(&mut meta, [2, 0, 1, 0], b"OB", &[0, 1]);
+    element(&mut meta, first, b"OB", &[0, 1]);
     element(
         &mut meta,
         [2, 0, 2, 0],
@@ -27,7 +38,7 @@ fn part10(body: &[u8]) -> Vec<u8> {
         b"1.2.840.10008.5.1.4.1.1.6.1\0",
     );
     element(&mut meta, [2, 0, 3, 0], b"UI", b"2.25.1\0");
-    element(&mut meta, [2, 0, 0x10, 0], b"UI", b"1.2.840.10008.1.2.1\0");
+    element(&mut meta, [2, 0, 0x10, 0], b"UI", ts);
     let mut b = vec![0u8; 128];
     b.extend_from_slice(b"DICM");
     element(
@@ -99,5 +110,96 @@ fn an_item_tag_outside_a_sequence_is_refused() {
             }
             other => panic!("not refused as a broken data set: {other:?}"),
         }
+    }
+}
+
+/// dicom-rs reads whole numbers of a VR's unit only (a UL of declared
+/// length 2 reads nothing) and takes the bytes left over as the next
+/// header; the scan skipped the whole declared length, so it saw an
+/// undefined-length sequence where dicom-rs saw a 4 GiB value. The scan now
+/// skips what dicom-rs reads and refuses the file unread.
+#[test]
+fn a_value_length_that_is_not_a_whole_number_of_values_is_followed_like_the_parser() {
+    let mut body = Vec::new();
+    // Implicit VR: (0000,0000) (UL by the dictionary), length 2, 2 bytes.
+    body.extend_from_slice(&[0, 0, 0, 0, 2, 0, 0, 0, 0, 0]);
+    // dicom-rs: (0000,0000), length 0xFFFF0000. The old scan: (0000,0000),
+    // undefined length.
+    body.extend_from_slice(&[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    body.extend_from_slice(&[0u8; 32]);
+    for got in read_both(&part10_in(b"1.2.840.10008.1.2\0", &body)) {
+        match got {
+            Err(IngestError::LengthPastEnd { length, .. }) => assert_eq!(length, 0xFFFF_0000),
+            other => panic!("not refused unread: {other:?}"),
+        }
+    }
+}
+
+/// dicom-rs reads the meta group by its group length, so a meta element
+/// whose group was damaged ((0010,0001) for (0002,0001)) is still meta and
+/// the transfer syntax after it is found. The scan ended the meta group at
+/// the damaged element, found no transfer syntax and walked nothing, so a
+/// lying length in the data set went unchecked (2.5 GB). The scan now
+/// reads the meta group by its length too.
+#[test]
+fn a_damaged_meta_element_within_the_group_length_is_still_meta() {
+    let mut body = Vec::new();
+    // (0009,0010) OB claiming 0xF000_0000 bytes, 16 present.
+    body.extend_from_slice(&[0x09, 0x00, 0x10, 0x00, b'O', b'B', 0, 0]);
+    body.extend_from_slice(&0xF000_0000u32.to_le_bytes());
+    body.extend_from_slice(&[0u8; 16]);
+    let file = part10_meta([0x10, 0, 1, 0], b"1.2.840.10008.1.2.1\0", &body);
+    for got in read_both(&file) {
+        match got {
+            Err(IngestError::LengthPastEnd { length, .. }) => assert_eq!(length, 0xF000_0000),
+            other => panic!("not refused unread: {other:?}"),
+        }
+    }
+}
+
+/// Peak resident memory of this test process (VmHWM), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Ten files of 3.6–7.8 KB that `dicom_source` found making dicom-rs
+/// reserve 2.8–4.3 GB (it reserves a value's declared length before reading
+/// it) in ways the structure scan does not follow. Under the parse-time
+/// allocation cap (this binary installs `CappedAlloc`, as `sonomask` does)
+/// each one is an error or a small image, and the process never grows
+/// towards their gigabytes: the limit asserted, 1 GiB, is a quarter of the
+/// smallest reservation they made uncapped.
+#[test]
+fn lengths_dicom_rs_reserves_before_reading_stay_bounded() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/files/fuzz-oom");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 10, "{}", dir.display());
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let from_bytes = ingest::read_any_bytes(f, &bytes).map(|_| ());
+        let from_file = ingest::read_any(f).map(|_| ());
+        assert_eq!(
+            from_bytes.is_ok(),
+            from_file.is_ok(),
+            "{}: {from_bytes:?} / {from_file:?}",
+            f.display()
+        );
+        if let Err(e) = &from_file {
+            assert!(e.to_string().contains(&*f.to_string_lossy()), "{e}");
+        }
+        let peak = peak_rss_kib();
+        assert!(peak < 1 << 20, "{}: peak RSS {peak} KiB", f.display());
     }
 }

@@ -10,6 +10,11 @@ mod hostile;
 mod hostile_files;
 mod realdata;
 
+/// As in the `sonomask` binary: the parse-time allocation cap is live here.
+#[global_allocator]
+static ALLOC: sonomask_data::ingest::alloc_cap::CappedAlloc =
+    sonomask_data::ingest::alloc_cap::CappedAlloc;
+
 use std::path::PathBuf;
 
 /// The workspace root (fixtures live in its `tests/data`).
