@@ -23,6 +23,11 @@ pub enum DicomOutError {
     PixelLength { got: usize, want: usize },
     #[error("cannot encode the masked file: {0}")]
     Write(String),
+    /// The encoded file does not read back as a DICOM data set: a damaged
+    /// header that dicom-rs read leniently was written in a form no reader
+    /// follows (found by fuzzing). Nothing is written for it.
+    #[error("the masked file would not read back: {0}")]
+    Unreadable(String),
 }
 
 /// A masked file ready to be written.
@@ -243,6 +248,10 @@ pub fn build(
     let mut bytes = Vec::with_capacity(want + 64 * 1024);
     file.write_all(&mut bytes)
         .map_err(|e| DicomOutError::Write(e.to_string()))?;
+    // Read it back (structure scan and dicom-rs, no pixel decoding) before
+    // anyone writes it: a file the next tool cannot open is lost data.
+    sonomask_data::ingest::open_dicom_bytes(std::path::Path::new("the masked output"), &bytes)
+        .map_err(|e| DicomOutError::Unreadable(e.to_string()))?;
     Ok(DicomOutput {
         bytes,
         sop_instance_uid: new_uid,

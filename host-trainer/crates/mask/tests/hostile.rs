@@ -84,3 +84,24 @@ fn accepted_oddities_are_written_back_whole_and_deidentified() {
     let out = dicom_out::build(src, masked, Some(&UidMap::default())).unwrap();
     assert!(out.bytes.len() > 1024 * 768);
 }
+
+/// A fuzzed Philips header (`dicom_source`, host-trainer/fuzz) that dicom-rs
+/// reads but writes back in a form nothing can read (the structure scan sees
+/// (0008,0008) claiming 1.2 GB): the masked file is refused with a typed
+/// error instead of being written. Whatever `build` accepts reads back.
+#[test]
+fn a_masked_file_that_would_not_read_back_is_refused() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-found/meta-readback.dcm");
+    let src = source::read(&path).expect("the fuzzed file reads");
+    let n = src.frames.len();
+    let dicom = src.dicom.expect("a DICOM source");
+    let masked = dicom.native.data.clone();
+    match dicom_out::build(dicom, masked, Some(&UidMap::default())) {
+        Err(dicom_out::DicomOutError::Unreadable(e)) => assert!(e.contains("masked output"), "{e}"),
+        Err(e) => panic!("another error: {e}"),
+        Ok(out) => {
+            let again = source::read_bytes(&path, &out.bytes).expect("reads back");
+            assert_eq!(again.frames.len(), n);
+        }
+    }
+}
