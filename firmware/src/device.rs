@@ -313,6 +313,14 @@ impl<P: OutputPin, Pr: Probe> Core<'_, '_, P, Pr> {
         masked: bool,
         tx: &mut W,
     ) -> Result<(), W::Error> {
+        // A frame larger than the buffer was never held (its header was
+        // refused), so its report alone answers it: black rows or empty
+        // spans for it would let one 20-byte header make the device write
+        // up to 12 GB of zeros (65,535 × 65,535 RGB) before it reads the
+        // next message (found by fuzzing: firmware/fuzz, device_poll).
+        if !masked && h.frame_bytes() > self.frame.len() {
+            return Ok(());
+        }
         let layout: FrameLayout = h.layout();
         match h.reply {
             Reply::Frame => {

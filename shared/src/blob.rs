@@ -497,13 +497,19 @@ impl<'a> Model<'a> {
     }
 }
 
-/// The body of the cargo-fuzz target `fuzz/fuzz_targets/blob_decode.rs`,
-/// here so that `cargo test` runs the very same code (the fuzz crate needs
-/// nightly; the property test `fuzz_target_body_never_panics` does not).
+/// The bodies of the cargo-fuzz targets in `shared/fuzz/` (`blob_decode`,
+/// `blob_structured`), here so that `cargo test` runs the very same code
+/// (the fuzz crate needs nightly; the property tests
+/// `fuzz_target_body_never_panics` and `structured_fuzz_helpers_*` do not),
+/// and so that the structured target writes blobs with this module's own
+/// encoder rather than a copy of the format that could drift from it.
 #[doc(hidden)]
 pub mod fuzzing {
-    use super::{Model, SignaturePolicy};
-    use crate::engine::{run, run_reference};
+    use ed25519_dalek::SigningKey;
+
+    use super::{EncodeError, HeaderOut, Model, SignaturePolicy, write_raw};
+    use crate::engine::{Op, Shape, run, run_reference};
+    use crate::quant::QuantParams;
 
     /// Loads `data`; if it loads and `arena` and `io` are big enough, runs
     /// it on an all-zero-point input with the fast and the reference
@@ -511,7 +517,22 @@ pub mod fuzzing {
     /// is fine; a panic anywhere else is a bug too. Returns whether the
     /// blob loaded.
     pub fn decode_and_run(data: &[u8], arena: &mut [u8], io: &mut [i8]) -> bool {
-        let Ok(model) = Model::from_bytes(data, SignaturePolicy::Optional) else {
+        decode_and_run_with(data, SignaturePolicy::Optional, None, arena, io)
+    }
+
+    /// [`decode_and_run`] under `policy`, on an input drawn from
+    /// `input_seed` (splitmix64 bytes; `None`: every element at the input
+    /// zero point). A model that loads and fits the buffers must run
+    /// without error: the engine's plan covers every model validation
+    /// accepts, so an error there is an engine bug, not bad input.
+    pub fn decode_and_run_with(
+        data: &[u8],
+        policy: SignaturePolicy<'_>,
+        input_seed: Option<u64>,
+        arena: &mut [u8],
+        io: &mut [i8],
+    ) -> bool {
+        let Ok(model) = Model::from_bytes(data, policy) else {
             return false;
         };
         let (n_in, n_out) = (model.input_len(), model.output_len());
@@ -521,12 +542,98 @@ pub mod fuzzing {
         let (input, rest) = io.split_at_mut(n_in);
         let (fast, rest) = rest.split_at_mut(n_out);
         let slow = &mut rest[..n_out];
-        input.fill(model.input_quant().zero_point);
+        match input_seed {
+            None => input.fill(model.input_quant().zero_point),
+            Some(seed) => {
+                let mut s = seed;
+                for x in input.iter_mut() {
+                    *x = splitmix64(&mut s) as i8;
+                }
+            }
+        }
         let a = run(&model, input, arena, fast);
         let b = run_reference(&model, input, arena, slow);
         assert_eq!(a, b, "run and run_reference disagree on success");
+        assert_eq!(
+            a,
+            Ok(()),
+            "a loaded model that fits its buffers fails to run"
+        );
         assert_eq!(fast, slow, "fast and reference kernels disagree");
         true
+    }
+
+    /// splitmix64: the fuzz helpers' source of bulk bytes (weights,
+    /// inputs) from a seed the fuzzer controls, so that a large tensor
+    /// costs the fuzzer eight input bytes, not thousands.
+    pub fn splitmix64(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Every header field as it will be written, unchecked: shapes, grids
+    /// and arena need not match the ops, versions may be anything (the
+    /// magic is always [`super::MAGIC`]; a fuzzer can still edit it).
+    #[derive(Clone, Copy, Debug)]
+    pub struct UncheckedHeader<'d, 'a> {
+        /// Written as `format_major`.
+        pub format_major: u16,
+        /// Written as `format_minor`.
+        pub format_minor: u16,
+        /// Architecture name, any length.
+        pub arch: &'d str,
+        /// Declared input shape.
+        pub input_shape: Shape,
+        /// Declared output shape (a reader recomputes and compares it).
+        pub output_shape: Shape,
+        /// Declared input grid.
+        pub input_quant: QuantParams,
+        /// Declared output grid (a reader recomputes and compares it).
+        pub output_quant: QuantParams,
+        /// Declared arena.
+        pub arena_bytes: u32,
+        /// Provenance hash.
+        pub provenance: [u8; 32],
+        /// The graph, unvalidated.
+        pub ops: &'d [Op<'a>],
+    }
+
+    /// Writes `header` with a valid trailer (CRC and end marker; signed
+    /// with `key` if given) and no checks at all: what a buggy or hostile
+    /// writer could put in flash. Returns the length written.
+    pub fn write_unchecked(
+        header: &UncheckedHeader<'_, '_>,
+        key: Option<&SigningKey>,
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let h = HeaderOut {
+            magic: super::MAGIC,
+            format_major: header.format_major,
+            format_minor: header.format_minor,
+            arch: header.arch,
+            input_shape: header.input_shape,
+            output_shape: header.output_shape,
+            input_quant: header.input_quant,
+            output_quant: header.output_quant,
+            arena_bytes: header.arena_bytes,
+            provenance: header.provenance,
+            ops: header.ops,
+        };
+        write_raw(&h, key, buf)
+    }
+
+    /// Recomputes the CRC of a blob whose bytes before the CRC were
+    /// edited (a no-op on a blob shorter than its trailer), so the edit
+    /// reaches the decoder behind the checksum.
+    pub fn fix_crc(blob: &mut [u8]) {
+        let Some(at) = blob.len().checked_sub(8) else {
+            return;
+        };
+        let crc = super::crc32(&blob[..at]).to_le_bytes();
+        blob[at..at + 4].copy_from_slice(&crc);
     }
 }
 

@@ -29,7 +29,11 @@
 //! fault line's state and its counters. A frame whose rows do not all
 //! arrive in order is never processed: it goes back black with
 //! [`FaultCode::Incomplete`] (fail closed: a frame is never emitted
-//! unmasked). `End` for a frame the device never saw gets a `Done` with
+//! unmasked). A frame larger than the device's buffer
+//! ([`DeviceInfo::max_frame_bytes`]) is answered by its `Done` alone,
+//! blacked, without rows or spans (the device never held it, and a header
+//! must not make it send more than a buffer's worth of zeros).
+//! `End` for a frame the device never saw gets a `Done` with
 //! [`Outcome::Unknown`] and no rows; `End` for a frame already answered
 //! is ignored, so a host that timed out may repeat it.
 //!
@@ -95,9 +99,14 @@ impl FrameHeader {
         FrameLayout::packed(self.width, self.height, self.format)
     }
 
-    /// Bytes of the whole frame.
+    /// Bytes of the whole frame, saturating: 65,535 × 65,535 RGB is
+    /// 12.9 GB, more than the cart's 32-bit `usize` holds, and a header
+    /// from the wire must neither panic a debug image nor hand a release
+    /// one a wrapped size to compare with its buffer.
     pub const fn frame_bytes(&self) -> usize {
-        self.layout().row_bytes() * self.height as usize
+        self.layout()
+            .row_bytes()
+            .saturating_mul(self.height as usize)
     }
 
     /// Rows per rows message: as many as fit in [`MAX_CHUNK_BYTES`]; 0 when

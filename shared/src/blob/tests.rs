@@ -596,6 +596,66 @@ fn fuzz_target_body_never_panics() {
 }
 
 #[test]
+fn structured_fuzz_helpers_write_what_the_checked_encoder_writes() {
+    // blob_structured writes with `write_unchecked`; on a valid model with
+    // the computed output and the planned arena it must produce the checked
+    // encoder's bytes, and what it writes with a wrong output shape must be
+    // refused, not loaded.
+    let graph = tiny();
+    let ops = graph.ops();
+    let d = desc(&graph, &ops);
+    let model = graph.model();
+    let mut h = fuzzing::UncheckedHeader {
+        format_major: FORMAT_MAJOR,
+        format_minor: FORMAT_MINOR,
+        arch: d.arch,
+        input_shape: d.input_shape,
+        output_shape: model.output_shape(),
+        input_quant: d.input_quant,
+        output_quant: model.output_quant(),
+        arena_bytes: model.plan().arena_bytes(),
+        provenance: d.provenance,
+        ops: &ops,
+    };
+    let mut buf = vec![0u8; 1 << 14];
+    let n = fuzzing::write_unchecked(&h, None, &mut buf).unwrap();
+    assert_eq!(&buf[..n], &encode(&d)[..]);
+    let k = key(9);
+    let n = fuzzing::write_unchecked(&h, Some(&k), &mut buf).unwrap();
+    assert_eq!(&buf[..n], &sign(&d, &k)[..]);
+    let vk = k.verifying_key();
+    let (mut arena, mut io) = (vec![0u8; 1 << 20], vec![0i8; 1 << 18]);
+    let required = SignaturePolicy::Required(&vk);
+    assert!(fuzzing::decode_and_run_with(
+        &buf[..n],
+        required,
+        Some(3),
+        &mut arena,
+        &mut io
+    ));
+
+    h.output_shape.c += 1;
+    let n = fuzzing::write_unchecked(&h, None, &mut buf).unwrap();
+    assert_eq!(load(&buf[..n]).err(), Some(BlobError::ShapeMismatch));
+
+    // fix_crc makes an edited payload reach the decoder (here: the arch
+    // name's first byte, which still loads) and leaves short input alone.
+    h.output_shape.c -= 1;
+    let n = fuzzing::write_unchecked(&h, None, &mut buf).unwrap();
+    // Magic (4 bytes), major and minor (one varint byte each), the arch's
+    // length: its first byte is byte 7.
+    let at = 7;
+    assert_eq!(buf[at - 1], d.arch.len() as u8);
+    buf[at] = b'U';
+    assert_eq!(load(&buf[..n]).err(), Some(BlobError::CrcMismatch));
+    fuzzing::fix_crc(&mut buf[..n]);
+    assert_eq!(load(&buf[..n]).unwrap().info().arch, "Unet3-test");
+    let mut short = [1u8, 2, 3];
+    fuzzing::fix_crc(&mut short);
+    assert_eq!(short, [1, 2, 3]);
+}
+
+#[test]
 fn loaded_model_runs_like_the_reference_kernels() {
     let graph = small_unet(12, 16, 20, [4, 8, 8]);
     let ops = graph.ops();

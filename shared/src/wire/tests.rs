@@ -132,6 +132,16 @@ fn chunking_respects_the_limit() {
     assert_eq!(h.rows_per_chunk(), 2);
     let huge = FrameHeader { width: 2000, ..h };
     assert_eq!(huge.rows_per_chunk(), 0);
+    // The largest header's size is exact on 64 bits and saturates on the
+    // cart's 32 (never wraps to a size that would fit a buffer).
+    let max = FrameHeader {
+        width: u16::MAX,
+        height: u16::MAX,
+        format: PixelFormat::Rgb888,
+        ..h
+    };
+    let exact = 65_535u64 * 65_535 * 3;
+    assert_eq!(max.frame_bytes() as u64, exact.min(usize::MAX as u64));
 }
 
 #[test]
