@@ -50,6 +50,14 @@ INPUT_TIMEOUT="${FUZZ_INPUT_TIMEOUT:-30}"
 ONLY="${FUZZ_ONLY:-.}"
 CRATES="${FUZZ_CRATES:-.}"
 JOBS="${FUZZ_JOBS:-1}"
+# Known-open failure classes: TARGET=REGEX pairs, separated by ';'. A run of
+# TARGET that fails with a log matching REGEX is reported as "known open"
+# and does not fail the script; any other failure does. Default: the
+# allocation cap refusing one of dicom-rs's infallible reservations of an
+# untrusted length (`read_value_strs` resizes a string buffer to the
+# declared length; issue 19 and docs/fuzzing.md: an abort where it used to
+# take gigabytes, open until dicom-rs reads values in chunks).
+KNOWN_OPEN="${FUZZ_KNOWN_OPEN-dicom_source=memory allocation of [0-9]+ bytes failed}"
 mkdir -p "$FUZZ_TARGET_DIR"
 # The fuzz crates' builds must never land in (or pick flags from) the
 # stable workspace's target dir.
@@ -115,6 +123,7 @@ done
 wait
 
 failed=0
+rm -f "$LOGS/known-open"
 printf '\n%-16s %-20s %6s %12s %8s %6s %7s %s\n' target crate seconds executions exec/s cov ft result
 for r in "${runs[@]}"; do
     read -r crate t <<<"$r"
@@ -129,8 +138,18 @@ for r in "${runs[@]}"; do
     execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log" | tail -n 1)
     speed=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+)/\1/p' "$log" | tail -n 1)
     secs=$(sed -nE 's/^Done [0-9]+ runs in ([0-9]+) second.*/\1/p' "$log" | tail -n 1)
+    known=""
+    IFS=';' read -r -a pairs <<<"$KNOWN_OPEN"
+    for pair in "${pairs[@]}"; do
+        if [ "${pair%%=*}" = "$t" ] && grep -qE "${pair#*=}" "$log"; then
+            known=yes
+        fi
+    done
     if [ "$rc" = 0 ]; then
         result=ok
+    elif [ -n "$known" ]; then
+        result="known open (rc $rc, log $log)"
+        echo "$r" >>"$LOGS/known-open"
     else
         result="FAILED (rc $rc, log $log)"
         failed=1
@@ -152,4 +171,8 @@ if [ "$failed" != 0 ]; then
     echo "fuzzing found crashes (inputs under $FUZZ_TARGET_DIR/artifacts/)" >&2
     exit 1
 fi
-echo "fuzzing: no crashes"
+if [ -s "$LOGS/known-open" ]; then
+    echo "fuzzing: no new crashes; known-open failures (FUZZ_KNOWN_OPEN) in: $(tr '\n' ' ' <"$LOGS/known-open")"
+else
+    echo "fuzzing: no crashes"
+fi
