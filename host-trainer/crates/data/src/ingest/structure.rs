@@ -132,10 +132,26 @@ impl Encoding {
 
 /// Walks the file's structure: sequence nesting up to `limit`, and whether
 /// a value's length runs past the end of the data.
-pub fn scan(reader: impl Read, limit: usize) -> Scan {
+pub fn scan(mut reader: impl Read, limit: usize) -> Scan {
+    // Where the meta group starts, decided as dicom-rs decides it: after a
+    // preamble when bytes 128..132 are the magic, else at 4 when the file
+    // starts with it (found by the fuzz target dicom_source: a preamble
+    // that itself began with "DICM" made the scan read the preamble as the
+    // meta group and give up, while dicom-rs read on to a 3 GB "value").
+    let mut head = Vec::with_capacity(132);
+    if (&mut reader).take(132).read_to_end(&mut head).is_err() {
+        return Scan::default();
+    }
+    let start = if head.get(128..132) == Some(b"DICM") {
+        132
+    } else if head.starts_with(b"DICM") {
+        4
+    } else {
+        return Scan::default();
+    };
     let mut r = Counted {
-        inner: reader,
-        at: 0,
+        inner: io::Cursor::new(head.split_off(start)).chain(reader),
+        at: start as u64,
     };
     let (ts, first) = match read_meta(&mut r) {
         Ok(Some(meta)) => meta,
@@ -164,23 +180,15 @@ pub fn scan(reader: impl Read, limit: usize) -> Scan {
     walk(&mut r, enc, Some(first), limit)
 }
 
-/// Skips the preamble (if any) and the file meta group (always explicit
-/// VR little endian); returns the transfer syntax UID and the raw tag of
-/// the first data set element (read to see the meta group end).
 /// The transfer syntax UID and the first data set tag, as [`read_meta`]
 /// finds them.
 type Meta = (String, [u8; 4]);
 
+/// Reads the file meta group (always explicit VR little endian; the
+/// preamble and magic are behind `r` already); returns the transfer syntax
+/// UID and the raw tag of the first data set element (read to see the meta
+/// group end).
 fn read_meta<R: Read>(r: &mut Counted<R>) -> Result<Option<Meta>, (Tag, u32)> {
-    let Some(head) = r.bytes::<4>() else {
-        return Ok(None);
-    };
-    if &head != b"DICM" {
-        // A 128-byte preamble, then the magic.
-        if r.skip(124).is_none() || r.bytes::<4>().as_ref() != Some(b"DICM") {
-            return Ok(None);
-        }
-    }
     let mut ts = None;
     // dicom-rs reads the meta group by its group length (0002,0000), the
     // first element: every element within that many bytes is meta, whatever
