@@ -107,6 +107,16 @@ pub fn merge_seam_pair(regions: &Regions) -> Option<Regions> {
     ))))
 }
 
+/// What `sonomask mask` does after the fit (and `predict --mask-priors`
+/// with it): [`merge_seam_pair`], then [`snap_rect_sides`] with the default
+/// parameters on `frame` (luma, full resolution); `None` when neither
+/// changed anything.
+pub fn refine(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
+    let merged = merge_seam_pair(regions);
+    let one = merged.as_ref().unwrap_or(regions);
+    snap_rect_sides(one, frame, &SnapParams::default()).or(merged)
+}
+
 /// See [`merge_seam_pair`].
 pub const SEAM_OVERLAP: f32 = 0.6;
 

@@ -278,12 +278,7 @@ fn mask_with_priors(
     let snapped = regions_from_map(map, w, h, entry.width, entry.height, keep_level)
         .ok()
         .zip(frames.first())
-        .and_then(|(r, first)| {
-            let merged = crate::edge_snap::merge_seam_pair(&r);
-            let one = merged.as_ref().unwrap_or(&r);
-            crate::edge_snap::snap_rect_sides(one, first, &crate::edge_snap::SnapParams::default())
-                .or(merged)
-        });
+        .and_then(|(r, first)| crate::edge_snap::refine(&r, first));
     let Some(regions) = snapped else {
         return Ok((mask, outcome));
     };

@@ -166,13 +166,7 @@ impl Masker<'_> {
             }
         };
         let fitted = match gray.first() {
-            Some(first) if self.edge_snap => {
-                let merged = edge_snap::merge_seam_pair(&fitted);
-                let one = merged.as_ref().unwrap_or(&fitted);
-                edge_snap::snap_rect_sides(one, first, &edge_snap::SnapParams::default())
-                    .or(merged)
-                    .unwrap_or(fitted)
-            }
+            Some(first) if self.edge_snap => edge_snap::refine(&fitted, first).unwrap_or(fitted),
             _ => fitted,
         };
         let (regions, prior) = us_regions::apply(&fitted, declared, w, h);
