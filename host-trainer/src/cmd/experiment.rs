@@ -103,6 +103,9 @@ pub fn run_jobs(
         cfg.data.frames,
         out.join("data").display()
     );
+    if let Some(real) = &cfg.data.real {
+        println!("  real test set: {real} (ingested once into the same folder)");
+    }
     let bar: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
     let with_bar = |f: &dyn Fn(&indicatif::ProgressBar)| {
         if let Ok(b) = bar.lock()
@@ -127,11 +130,15 @@ pub fn run_jobs(
         Event::Finished(r) => with_bar(&|b| {
             b.suspend(|| {
                 println!(
-                    "  {:<28} seed {:>3}: pixel accuracy {:.4}, Dice {:.4}, {:>6.1} s, {:>5.0} simulated human s",
+                    "  {:<28} seed {:>3}: pixel accuracy {:.4}, Dice {:.4}{}, {:>6.1} s, {:>5.0} simulated human s",
                     r.arm,
                     r.seed,
                     r.metrics.pixel_accuracy,
                     r.metrics.dice,
+                    r.real.as_ref().map_or(String::new(), |m| format!(
+                        "; real {:.4}",
+                        m.pixel_accuracy
+                    )),
                     r.wall_s,
                     r.human.seconds()
                 )

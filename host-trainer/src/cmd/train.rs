@@ -139,13 +139,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let meta = training::train(req, &mut |m| {
         eprintln!(
-            "epoch {:>3}: train loss {:.4}  val loss {}  val acc {}  {:.0} img/s  {:.1} s",
+            "epoch {:>3}: train loss {:.4}  val loss {}  val acc {}  {:.0} img/s  {:.1} s (batches {:.1} s, forward+backward+step {:.1} s, validation {:.1} s)",
             m.epoch,
             m.train_loss,
             m.val_loss.map_or("-".into(), |v| format!("{v:.4}")),
             m.val_accuracy.map_or("-".into(), |v| format!("{v:.4}")),
             m.images_per_s,
-            m.seconds
+            m.seconds,
+            m.batch_s,
+            m.step_s,
+            (m.seconds - m.batch_s - m.step_s).max(0.0)
         );
     })
     .with_context(|| format!("training on {}", args.data.display()))?;

@@ -383,3 +383,146 @@ fn bad_input_is_a_clear_error() {
     ]);
     assert!(err.contains("no experiment here"), "{err}");
 }
+
+/// A real test set (`[data] real`, relative to the experiment file) is
+/// scored by every job next to the synthetic one, with its own columns and
+/// comparisons; an arm that differs from another only after pretraining
+/// reuses that arm's pretrained checkpoint, and gets exactly the result it
+/// would have trained itself.
+#[test]
+fn real_test_set_columns_and_shared_pretraining() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/real-dev");
+    let real = dir.path().join("real");
+    for sub in ["files", "labels"] {
+        std::fs::create_dir_all(real.join(sub)).unwrap();
+    }
+    for (file, label) in [
+        (
+            "skimage-echo-sector-X75Y75.png",
+            "skimage-echo-sector-X75Y75.json",
+        ),
+        (
+            "dltrackus-telemed-echowave-linear-screenshot.png",
+            "dltrackus-telemed-echowave-linear-screenshot.json",
+        ),
+    ] {
+        std::fs::copy(root.join("files").join(file), real.join("files").join(file)).unwrap();
+        std::fs::copy(
+            root.join("labels").join(label),
+            real.join("labels").join(label),
+        )
+        .unwrap();
+    }
+    let arms = r#"
+[[arm]]
+name = "threshold"
+kind = "weak"
+labeler = "threshold"
+
+[[arm]]
+name = "checked-threshold"
+kind = "trained"
+labeler = "threshold"
+checked = true
+
+[[arm]]
+name = "checked-threshold+refine"
+kind = "trained"
+labeler = "threshold"
+checked = true
+refine = true
+
+[[comparison]]
+a = "checked-threshold+refine"
+b = "threshold"
+"#;
+    let head = TINY
+        .split("[[arm]]")
+        .next()
+        .unwrap()
+        .replace("size = \"160x120\"", "size = \"160x120\"\nreal = \"real\"");
+    let cfg = dir.path().join("real.toml");
+    std::fs::write(
+        &cfg,
+        format!("{head}{arms}").replace("seeds = 2", "seeds = 1"),
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    ok(&["experiment", "run", "--config", p(&cfg), "--out", p(&runs)]);
+    let shared: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(runs.join("results/checked-threshold+refine/1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(shared["training"][0]["shared"], true, "{shared}");
+    assert_eq!(shared["real"]["test_clips"], 2, "{shared}");
+    let own: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(runs.join("results/checked-threshold/1.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(own["training"][0].get("shared").is_none(), "{own}");
+
+    // The refine arm alone, in fresh RUNS: nothing to share, same figures.
+    let alone_cfg = dir.path().join("alone.toml");
+    let alone_arms = arms
+        .split("[[arm]]")
+        .filter(|a| a.contains("+refine\"\nkind"))
+        .map(|a| format!("[[arm]]{a}"))
+        .collect::<String>();
+    std::fs::write(
+        &alone_cfg,
+        format!(
+            "{head}{}",
+            alone_arms.split("[[comparison]]").next().unwrap()
+        )
+        .replace("seeds = 2", "seeds = 1"),
+    )
+    .unwrap();
+    let alone = dir.path().join("alone");
+    ok(&[
+        "experiment",
+        "run",
+        "--config",
+        p(&alone_cfg),
+        "--out",
+        p(&alone),
+    ]);
+    let own_refine: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(alone.join("results/checked-threshold+refine/1.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(own_refine["training"][0].get("shared").is_none());
+    assert_eq!(own_refine["metrics"], shared["metrics"]);
+    assert_eq!(own_refine["real"], shared["real"]);
+
+    let rep = dir.path().join("rep");
+    let printed = ok(&["experiment", "report", "--runs", p(&runs), "--out", p(&rep)]);
+    assert!(printed.contains("real pixel accuracy"), "{printed}");
+    let csv = std::fs::read_to_string(rep.join("results.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",real_signal_loss"), "{header}");
+    for row in csv.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f.len(), 14, "{row}");
+        let acc: f64 = f[9].parse().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{row}");
+    }
+    let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
+    assert!(md.contains("## Real test set: metrics per arm"), "{md}");
+    assert!(rep.join("plots/real_pixel_accuracy.png").is_file());
+
+    // A real set without its labels is refused before any job runs.
+    std::fs::remove_dir_all(real.join("labels")).unwrap();
+    let err = fails(&[
+        "experiment",
+        "run",
+        "--config",
+        p(&cfg),
+        "--out",
+        p(&dir.path().join("x")),
+    ]);
+    assert!(
+        err.contains("labels") && err.contains("not a folder"),
+        "{err}"
+    );
+}

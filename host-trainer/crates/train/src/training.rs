@@ -86,6 +86,13 @@ pub struct EpochMetrics {
     pub val_accuracy: Option<f64>,
     pub images_per_s: f64,
     pub seconds: f64,
+    /// Of the training pass: seconds assembling batches (augmentation and
+    /// the copy into tensors) and seconds in forward, loss, backward and
+    /// the optimiser step; the rest of `seconds` is validation.
+    #[serde(default)]
+    pub batch_s: f64,
+    #[serde(default)]
+    pub step_s: f64,
 }
 
 /// Labelled clips of another dataset trained alongside the main one: real
@@ -318,6 +325,7 @@ pub fn train(
             usize::MAX,
         )));
         let (mut loss_sum, mut seen) = (0f64, 0usize);
+        let (mut batch_s, mut step_s) = (0f64, 0f64);
         for chunk in order.chunks(bs) {
             pb.inc(1);
             if chunk.len() < 2 {
@@ -328,11 +336,15 @@ pub fn train(
                 .iter()
                 .map(|&i| data::sample_seed(config.seed, epoch, i))
                 .collect();
+            let tb = Instant::now();
             let b = data::batch(&samples, w, h, Some((&config.augment, &seeds)), &ad);
+            let ts = Instant::now();
+            batch_s += (ts - tb).as_secs_f64();
             let l = loss(model.forward(b.images), b.targets, config.dice_weight);
             let lv: f32 = l.clone().into_scalar();
             let grads = GradientsParams::from_grads(l.backward(), &model);
             model = optim.step(config.learning_rate, model, grads);
+            step_s += ts.elapsed().as_secs_f64();
             loss_sum += f64::from(lv) * chunk.len() as f64;
             seen += chunk.len();
             pb.set_message(format!(
@@ -359,6 +371,8 @@ pub fn train(
             val_accuracy,
             images_per_s: seen as f64 / train_dt.max(1e-9),
             seconds: t0.elapsed().as_secs_f64(),
+            batch_s,
+            step_s,
         };
         pb.set_message(format!(
             "epoch {epoch} loss {train_loss:.4} val acc {}",

@@ -133,6 +133,18 @@ pub struct DataConfig {
     /// Absent: all layouts.
     #[serde(default)]
     pub layouts: Option<Vec<Layout>>,
+    /// A real test set scored by every job next to the synthetic one: a
+    /// folder with `files/` (DICOM, PNG, JPEG) and `labels/` (the sector
+    /// JSON `sonomask annotate` writes), like `datasets/real-dev`. As
+    /// written in the file (relative to the experiment file's folder), so
+    /// the fingerprints are the same in every checkout; [`load`] resolves it
+    /// into [`DataConfig::real_root`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real: Option<String>,
+    /// `real` resolved against the experiment file's folder; not part of
+    /// `experiment.json` (the report only needs the results).
+    #[serde(skip)]
+    pub real_root: Option<std::path::PathBuf>,
 }
 
 fn default_frames() -> usize {
@@ -353,10 +365,27 @@ pub const MAX_SEEDS: u64 = 10_000;
 /// Reads and validates an experiment file.
 pub fn load(path: &Path) -> Result<ExperimentConfig, ExperimentError> {
     let text = std::fs::read_to_string(path).map_err(super::io_err(path))?;
-    parse(&text).map_err(|e| ExperimentError::Config {
+    let mut cfg = parse(&text).map_err(|e| ExperimentError::Config {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })
+    })?;
+    if let Some(real) = &cfg.data.real {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let root = base.join(real);
+        for sub in ["files", "labels"] {
+            if !root.join(sub).is_dir() {
+                return Err(ExperimentError::Config {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "[data] real = {real:?}: {} is not a folder (a real test set holds files/ and labels/)",
+                        root.join(sub).display()
+                    ),
+                });
+            }
+        }
+        cfg.data.real_root = Some(root);
+    }
+    Ok(cfg)
 }
 
 /// What is wrong with an experiment file, by the part of it that is wrong.

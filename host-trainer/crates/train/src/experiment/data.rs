@@ -20,6 +20,7 @@ use super::config::DataConfig;
 use super::{ExperimentError, io_err};
 use crate::checkpoint::fnv1a64;
 use sonomask_data::dataset::Dataset;
+use sonomask_data::ingest::{self, IngestEvent};
 use sonomask_data::synth::SynthConfig;
 use sonomask_data::synth_io;
 use sonomask_data::weak::{self, Method};
@@ -28,7 +29,11 @@ use sonomask_data::weak::{self, Method};
 pub struct FixedData {
     pub pool: Dataset,
     pub test: Dataset,
-    /// [`fingerprint`] of both.
+    /// The real test set (`[data] real`), ingested with its ground truth.
+    pub real: Option<Dataset>,
+    /// [`fingerprint`] of the pool, the test set and the real set's source
+    /// folder (its `files/` and `labels/`: the ingested copy records source
+    /// paths, which differ between checkouts).
     pub fingerprint: String,
 }
 
@@ -45,12 +50,64 @@ pub fn prepare(runs: &Path, cfg: &DataConfig) -> Result<FixedData, ExperimentErr
     let root = runs.join("data");
     let pool = ensure_dataset(&root.join("pool"), &cfg.pool())?;
     let test = ensure_dataset(&root.join("test"), &cfg.test())?;
-    let fingerprint = fingerprint(&[pool.root(), test.root()])?;
+    let real_src = cfg
+        .real_root
+        .clone()
+        .or_else(|| cfg.real.as_ref().map(PathBuf::from));
+    let (real, fingerprint) = match &real_src {
+        None => (None, fingerprint(&[pool.root(), test.root()])?),
+        Some(src) => (
+            Some(ensure_real(&root.join("real"), src)?),
+            fingerprint(&[pool.root(), test.root(), src])?,
+        ),
+    };
     Ok(FixedData {
         pool,
         test,
+        real,
         fingerprint,
     })
+}
+
+/// Ingests the real test set `src` (`files/`, `labels/`) into `dir` once.
+/// Every file must ingest and carry ground truth: a real column scored on
+/// fewer clips than the folder holds would silently change meaning.
+fn ensure_real(dir: &Path, src: &Path) -> Result<Dataset, ExperimentError> {
+    ensure_dir(dir, |tmp| {
+        let mut files = Vec::new();
+        ingest::collect(&src.join("files"), true, &mut files)?;
+        let mut problems = Vec::new();
+        let summary = ingest::ingest_files(
+            &files,
+            tmp,
+            serde_json::json!({ "real_test_set": true }),
+            Some(&src.join("labels")),
+            &mut |e| match e {
+                IngestEvent::Skipped { input, error } => {
+                    problems.push(format!("{}: {error}", input.display()));
+                }
+                IngestEvent::Clip { input, entry } if !entry.ground_truth => {
+                    problems.push(format!("{}: no label in labels/", input.display()));
+                }
+                IngestEvent::Clip { .. } => {}
+            },
+        )?;
+        if !problems.is_empty() || summary.clips.is_empty() {
+            return Err(ExperimentError::Conflict {
+                path: src.to_path_buf(),
+                message: format!(
+                    "not usable as a real test set: {}",
+                    if problems.is_empty() {
+                        "no files".to_string()
+                    } else {
+                        problems.join("; ")
+                    }
+                ),
+            });
+        }
+        Ok(())
+    })?;
+    Ok(Dataset::open(dir)?)
 }
 
 /// The pool's labels of `method`, computed once.
@@ -102,7 +159,7 @@ fn ensure_dataset(dir: &Path, cfg: &SynthConfig) -> Result<Dataset, ExperimentEr
 
 /// Builds `dir` with `build` unless it exists: into a temporary sibling
 /// folder first, then renamed into place (see the module documentation).
-fn ensure_dir(
+pub(crate) fn ensure_dir(
     dir: &Path,
     build: impl FnOnce(&Path) -> Result<(), ExperimentError>,
 ) -> Result<(), ExperimentError> {
@@ -196,6 +253,8 @@ mod tests {
             frames: 2,
             size: Some("96x80".into()),
             layouts: None,
+            real: None,
+            real_root: None,
         }
     }
 

@@ -45,6 +45,10 @@ pub struct JobResult {
     pub sonomask_version: String,
     /// Means over the test clips.
     pub metrics: Metrics,
+    /// Means over the real test set's clips (`[data] real`), scored the
+    /// same way; absent when the experiment has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real: Option<Metrics>,
     /// Wall-clock seconds of the whole job (labels, checks, training,
     /// prediction, scoring). The only field that differs between two runs
     /// of the same job.
@@ -116,6 +120,11 @@ pub struct TrainingRun {
     pub best_epoch: usize,
     pub train_s: f64,
     pub images_per_s: f64,
+    /// Taken from `RUNS/cache/pretrain` (another arm of the same seed
+    /// trained it): `train_s` and `images_per_s` are that run's, and this
+    /// job's `wall_s` does not include them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 impl TrainingRun {
@@ -126,6 +135,7 @@ impl TrainingRun {
             best_epoch: t.best_epoch,
             train_s: t.train_s,
             images_per_s: t.images_per_s,
+            shared: false,
         }
     }
 }
@@ -165,7 +175,33 @@ pub struct JobContext<'a> {
     pub runs: &'a Path,
     pub pool: &'a Dataset,
     pub test: &'a Dataset,
+    /// The real test set, when the experiment has one.
+    pub real: Option<&'a Dataset>,
     pub data_fingerprint: &'a str,
+}
+
+/// What an arm scores: a weak labeler's masks or a trained network's.
+enum Masker {
+    Weak(weak::Method),
+    Model(PathBuf),
+}
+
+impl Masker {
+    /// Masks `set` into `masks` and scores them against its ground truth.
+    fn score(
+        &self,
+        set: &Dataset,
+        masks: &Path,
+        device: crate::DeviceChoice,
+    ) -> Result<Summary, ExperimentError> {
+        Ok(match self {
+            Masker::Weak(labeler) => {
+                weak::label_dataset(*labeler, set, masks, &|| {})?;
+                evaluate::evaluate(set, masks)?
+            }
+            Masker::Model(model) => recipe::score_model(model, set, masks, device)?,
+        })
+    }
 }
 
 /// Runs one job in a fresh work folder and returns its result (the caller
@@ -189,13 +225,10 @@ pub fn run_job(
     let t = &cfg.training;
     let mut human = HumanEffort::default();
     let mut training = Vec::new();
-    let masks = work.join("test-masks");
-    let summary = match arm.kind {
+    let masker = match arm.kind {
         ArmKind::Weak { labeler } => {
             on_stage("weak labels");
-            weak::label_dataset(labeler, ctx.test, &masks, &|| {})?;
-            on_stage("scoring");
-            evaluate::evaluate(ctx.test, &masks)?
+            Masker::Weak(labeler)
         }
         ArmKind::Trained {
             labeler,
@@ -219,21 +252,33 @@ pub fn run_job(
                 human.check_seconds = c.human_seconds;
                 prefer = c.rejected;
             }
-            on_stage("pretraining");
             let pre = work.join("pretrain.bpk");
             let pre_cfg = t.config(t.pretrain_epochs, seed);
-            let p = recipe::train(
-                ctx.pool,
-                TrainStep {
-                    labels: &labels,
-                    decisions: checked.then_some(journal.as_path()),
-                    init: None,
-                    out: &pre,
-                    config: &pre_cfg,
-                },
-                device,
-            )?;
-            training.push(TrainingRun::new("pretrain", &p));
+            let key = pretrain_key(ctx, labeler, checked, seed, &pre_cfg);
+            let run = match shared_pretrain(ctx.runs, &key, &pre)? {
+                Some(run) => {
+                    on_stage("pretraining (shared)");
+                    run
+                }
+                None => {
+                    on_stage("pretraining");
+                    let p = recipe::train(
+                        ctx.pool,
+                        TrainStep {
+                            labels: &labels,
+                            decisions: checked.then_some(journal.as_path()),
+                            init: None,
+                            out: &pre,
+                            config: &pre_cfg,
+                        },
+                        device,
+                    )?;
+                    let run = TrainingRun::new("pretrain", &p);
+                    share_pretrain(ctx.runs, &key, &pre, &run)?;
+                    run
+                }
+            };
+            training.push(run);
             let model = if refine {
                 let hq = draw(ctx, seed, prefer, &work, &mut human, on_stage)?;
                 on_stage("refining");
@@ -255,8 +300,7 @@ pub fn run_job(
             } else {
                 pre
             };
-            on_stage("predicting and scoring");
-            recipe::score_model(&model, ctx.test, &masks, device)?
+            Masker::Model(model)
         }
         ArmKind::HqOnly => {
             let hq = draw(ctx, seed, Default::default(), &work, &mut human, on_stage)?;
@@ -275,9 +319,18 @@ pub fn run_job(
                 device,
             )?;
             training.push(TrainingRun::new("hq-only", &r));
-            on_stage("predicting and scoring");
-            recipe::score_model(&out, ctx.test, &masks, device)?
+            Masker::Model(out)
         }
+    };
+    on_stage("scoring");
+    let summary = masker.score(ctx.test, &work.join("test-masks"), device)?;
+    let real = match ctx.real {
+        Some(set) => {
+            on_stage("scoring the real set");
+            let s = masker.score(set, &work.join("real-masks"), device)?;
+            Some(Metrics::from_summary(&s))
+        }
+        None => None,
     };
     Ok(JobResult {
         format: FORMAT.into(),
@@ -291,9 +344,94 @@ pub fn run_job(
         device: device.name().into(),
         sonomask_version: env!("CARGO_PKG_VERSION").into(),
         metrics: Metrics::from_summary(&summary),
+        real,
         wall_s: t0.elapsed().as_secs_f64(),
         human,
         training,
+    })
+}
+
+/// The cache key of a pretraining: everything its checkpoint depends on
+/// (labels and reviewer come from the labeler, `checked` and the seed; the
+/// pool from the data fingerprint). Arms that differ only after pretraining
+/// (`checked-threshold` and `checked-threshold+refine`) share it, which
+/// saves a third of the paper table's training: the flex backend is
+/// deterministic, so the shared checkpoint is the one each would train.
+fn pretrain_key(
+    ctx: &JobContext<'_>,
+    labeler: weak::Method,
+    checked: bool,
+    seed: u64,
+    config: &crate::training::TrainingConfig,
+) -> String {
+    let spec = serde_json::json!({
+        "labeler": labeler.name(),
+        "checked": checked,
+        "seed": seed,
+        "oracle": ctx.cfg.oracle,
+        "config": serde_json::to_value(config).unwrap_or_default(),
+        "device": ctx.cfg.device,
+        "data": ctx.data_fingerprint,
+        "sonomask": env!("CARGO_PKG_VERSION"),
+    });
+    format!(
+        "{}-{seed}-{:016x}",
+        labeler.name(),
+        crate::checkpoint::fnv1a64(spec.to_string().as_bytes())
+    )
+}
+
+fn cache_dir(runs: &Path, key: &str) -> PathBuf {
+    runs.join("cache").join("pretrain").join(key)
+}
+
+/// Copies a shared pretraining into `out` (checkpoint and metadata) and
+/// returns its training record, or `None` when there is none yet.
+fn shared_pretrain(
+    runs: &Path,
+    key: &str,
+    out: &Path,
+) -> Result<Option<TrainingRun>, ExperimentError> {
+    let dir = cache_dir(runs, key);
+    let run_path = dir.join("run.json");
+    if !run_path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&run_path).map_err(io_err(&run_path))?;
+    let mut run: TrainingRun =
+        serde_json::from_str(&text).map_err(|e| ExperimentError::BadResult {
+            path: run_path.clone(),
+            message: e.to_string(),
+        })?;
+    for (from, to) in [
+        (dir.join("pretrain.bpk"), out.to_path_buf()),
+        (
+            crate::checkpoint::meta_path(&dir.join("pretrain.bpk")),
+            crate::checkpoint::meta_path(out),
+        ),
+    ] {
+        std::fs::copy(&from, &to).map_err(io_err(&from))?;
+    }
+    // The weights are checked against their metadata's hash when loaded.
+    crate::checkpoint::load_meta(out).map_err(crate::recipe::RecipeError::from)?;
+    run.shared = true;
+    Ok(Some(run))
+}
+
+/// Publishes a finished pretraining under its key (atomically: a whole
+/// folder renamed into place, so a reader never sees half of one).
+fn share_pretrain(
+    runs: &Path,
+    key: &str,
+    ckpt: &Path,
+    run: &TrainingRun,
+) -> Result<(), ExperimentError> {
+    super::data::ensure_dir(&cache_dir(runs, key), |tmp| {
+        let to = tmp.join("pretrain.bpk");
+        std::fs::copy(ckpt, &to).map_err(io_err(ckpt))?;
+        let meta = crate::checkpoint::meta_path(ckpt);
+        std::fs::copy(&meta, crate::checkpoint::meta_path(&to)).map_err(io_err(&meta))?;
+        Ok(dataset::write_json(&tmp.join("run.json"), run)?)
     })
 }
 

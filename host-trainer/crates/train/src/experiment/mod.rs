@@ -6,8 +6,10 @@
 //! ```text
 //! RUNS/experiment.json              the resolved configuration (what `report` reads)
 //! RUNS/data/pool, RUNS/data/test    the fixed datasets, generated once per config
+//! RUNS/data/real                    the real test set ([data] real), ingested once
 //! RUNS/data/labels/<labeler>        weak labels of the pool, shared by all jobs
 //! RUNS/results/<arm>/<seed>.json    one result per finished job
+//! RUNS/cache/pretrain/<key>.bpk     pretrained checkpoints arms share (see [`job`])
 //! RUNS/work/<arm>/<seed>/           a job's scratch (labels, journal, checkpoints);
 //!                                   removed once its result is written
 //! ```
@@ -39,6 +41,7 @@ use std::path::PathBuf;
 use crate::recipe::RecipeError;
 use sonomask_data::dataset::DatasetError;
 use sonomask_data::evaluate::EvalError;
+use sonomask_data::ingest::IngestError;
 use sonomask_human::oracle::OracleError;
 
 /// Errors of experiment runs and reports; each names what it is about.
@@ -60,6 +63,8 @@ pub enum ExperimentError {
     Eval(#[from] EvalError),
     #[error(transparent)]
     Oracle(#[from] OracleError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
     /// Results or data in RUNS that another configuration made.
     #[error("{path}: {message}")]
     Conflict { path: PathBuf, message: String },

@@ -173,6 +173,7 @@ fn e2s<E: std::fmt::Display>(e: E) -> String {
 pub fn box_strip(
     base: &Path,
     metric: Metric,
+    set: &str,
     arms: &[(&str, &[f64])],
 ) -> Result<Vec<PathBuf>, ExperimentError> {
     let n = arms.len().max(1);
@@ -180,7 +181,7 @@ pub fn box_strip(
     let size = (960, 110 + 44 * n as u32);
     let runs = arms.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
     let caption = format!(
-        "{} on the test set ({} runs per arm; {} is better)",
+        "{} on the {set} ({} runs per arm; {} is better)",
         metric.label(),
         runs,
         if metric.higher_is_better() {
@@ -369,6 +370,7 @@ mod tests {
         let files = box_strip(
             &dir.path().join("dice"),
             Metric::Dice,
+            "test set",
             &[("threshold", &a), ("method", &b)],
         )
         .unwrap();

@@ -106,6 +106,40 @@ pub fn load(runs: &Path) -> Result<Loaded, ExperimentError> {
     })
 }
 
+/// Which test set a figure is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestSet {
+    /// The synthetic test set (`[data] test_clips`).
+    Synthetic,
+    /// The real test set (`[data] real`).
+    Real,
+}
+
+impl TestSet {
+    fn metrics(self, r: &JobResult) -> Option<&job::Metrics> {
+        match self {
+            TestSet::Synthetic => Some(&r.metrics),
+            TestSet::Real => r.real.as_ref(),
+        }
+    }
+
+    /// Prefix of its `results.csv` columns and plot files.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            TestSet::Synthetic => "",
+            TestSet::Real => "real_",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            TestSet::Synthetic => "synthetic test set",
+            TestSet::Real => "real test set",
+        }
+    }
+}
+
 /// One arm's statistics.
 #[derive(Clone, Debug, Serialize)]
 pub struct ArmStats {
@@ -114,6 +148,9 @@ pub struct ArmStats {
     pub n: usize,
     /// Per metric (in [`Metric::ALL`] order): the values by seed and their summary.
     pub metrics: Vec<MetricStats>,
+    /// The same on the real test set, over the runs that scored one; empty
+    /// when none did.
+    pub real: Vec<MetricStats>,
     pub mean_checks: f64,
     pub mean_check_seconds: f64,
     pub mean_drawings: f64,
@@ -138,6 +175,44 @@ impl ArmStats {
         // Every ArmStats holds all of Metric::ALL, in order.
         &self.metrics[Metric::ALL.iter().position(|x| *x == m).unwrap_or(0)]
     }
+
+    /// `m` on `set`; `None` for the real set when no run scored it.
+    pub fn metric_in(&self, set: TestSet, m: Metric) -> Option<&MetricStats> {
+        let v = match set {
+            TestSet::Synthetic => &self.metrics,
+            TestSet::Real => &self.real,
+        };
+        v.get(Metric::ALL.iter().position(|x| *x == m).unwrap_or(0))
+    }
+}
+
+/// Per metric, the values of the runs that scored `set`.
+fn metric_stats(rs: &[&JobResult], set: TestSet) -> Vec<MetricStats> {
+    let scored: Vec<(u64, &job::Metrics)> = rs
+        .iter()
+        .filter_map(|r| set.metrics(r).map(|m| (r.seed, m)))
+        .collect();
+    if scored.is_empty() && set == TestSet::Real {
+        return Vec::new();
+    }
+    Metric::ALL
+        .iter()
+        .map(|&m| {
+            let values: Vec<f64> = scored.iter().map(|(_, x)| x.get(m)).collect();
+            let mean = if values.is_empty() {
+                f64::NAN
+            } else {
+                values.iter().sum::<f64>() / values.len() as f64
+            };
+            MetricStats {
+                metric: m,
+                seeds: scored.iter().map(|(s, _)| *s).collect(),
+                summary: stats::mean_ci95(&values),
+                mean,
+                values,
+            }
+        })
+        .collect()
 }
 
 /// One comparison's tests.
@@ -145,6 +220,7 @@ impl ArmStats {
 pub struct ComparisonStats {
     pub a: String,
     pub b: String,
+    pub set: TestSet,
     pub metric: Metric,
     pub student: Result<TTest, String>,
     pub welch: Result<TTest, String>,
@@ -167,7 +243,19 @@ pub struct Report {
     pub data_fingerprint: String,
     /// In the configuration's order.
     pub arms: Vec<ArmStats>,
+    /// On the synthetic test set, in the configuration's order; Holm's
+    /// adjustment runs over these.
     pub comparisons: Vec<ComparisonStats>,
+    /// The same comparisons on the real test set (empty without one), a
+    /// family of their own for Holm's adjustment.
+    pub real_comparisons: Vec<ComparisonStats>,
+}
+
+impl Report {
+    /// Whether any run scored the real test set.
+    pub fn has_real(&self) -> bool {
+        self.arms.iter().any(|a| !a.real.is_empty())
+    }
 }
 
 /// Computes the statistics of `loaded`.
@@ -195,19 +283,8 @@ pub fn analyse(loaded: &Loaded) -> Report {
                 arm: a.name.clone(),
                 kind: a.kind.clone(),
                 n,
-                metrics: Metric::ALL
-                    .iter()
-                    .map(|&m| {
-                        let values: Vec<f64> = rs.iter().map(|r| r.metrics.get(m)).collect();
-                        MetricStats {
-                            metric: m,
-                            seeds: rs.iter().map(|r| r.seed).collect(),
-                            summary: stats::mean_ci95(&values),
-                            mean: mean(&|r| r.metrics.get(m)),
-                            values,
-                        }
-                    })
-                    .collect(),
+                metrics: metric_stats(&rs, TestSet::Synthetic),
+                real: metric_stats(&rs, TestSet::Real),
                 mean_checks: mean(&|r| r.human.checks as f64),
                 mean_check_seconds: mean(&|r| r.human.check_seconds),
                 mean_drawings: mean(&|r| r.human.drawings as f64),
@@ -218,6 +295,27 @@ pub fn analyse(loaded: &Loaded) -> Report {
             }
         })
         .collect();
+    let comparisons = compare(cfg, &arms, TestSet::Synthetic);
+    let real_comparisons = compare(cfg, &arms, TestSet::Real);
+    Report {
+        experiment: cfg.name.clone(),
+        total_jobs: cfg.arms.len() * cfg.seeds.len(),
+        finished: loaded.results.len(),
+        missing: loaded.missing.clone(),
+        data_fingerprint: loaded
+            .results
+            .first()
+            .map(|r| r.data_fingerprint.clone())
+            .unwrap_or_default(),
+        arms,
+        comparisons,
+        real_comparisons,
+    }
+}
+
+/// The configured comparisons on `set`, Holm-adjusted among themselves;
+/// empty when an arm has no figures there.
+fn compare(cfg: &ExperimentConfig, arms: &[ArmStats], set: TestSet) -> Vec<ComparisonStats> {
     let find = |name: &str| arms.iter().find(|a| a.arm == name);
     let mut comparisons: Vec<ComparisonStats> = cfg
         .comparisons
@@ -225,7 +323,7 @@ pub fn analyse(loaded: &Loaded) -> Report {
         // Validation guarantees both arms exist; filter_map keeps it panic-free.
         .filter_map(|c| {
             let (a, b) = (find(&c.a)?, find(&c.b)?);
-            let (ma, mb) = (a.metric(cfg.metric), b.metric(cfg.metric));
+            let (ma, mb) = (a.metric_in(set, cfg.metric)?, b.metric_in(set, cfg.metric)?);
             let test = |x: &[f64], y: &[f64], d| {
                 stats::ttest(x, y, d, Alternative::TwoSided).map_err(|e| e.to_string())
             };
@@ -238,6 +336,7 @@ pub fn analyse(loaded: &Loaded) -> Report {
             Some(ComparisonStats {
                 a: c.a.clone(),
                 b: c.b.clone(),
+                set,
                 metric: cfg.metric,
                 welch: test(&ma.values, &mb.values, Design::Welch),
                 paired: test(&pa, &pb, Design::Paired),
@@ -264,19 +363,7 @@ pub fn analyse(loaded: &Loaded) -> Report {
             *pick(c).1 = adj.is_finite().then_some(adj);
         }
     }
-    Report {
-        experiment: cfg.name.clone(),
-        total_jobs: cfg.arms.len() * cfg.seeds.len(),
-        finished: loaded.results.len(),
-        missing: loaded.missing.clone(),
-        data_fingerprint: loaded
-            .results
-            .first()
-            .map(|r| r.data_fingerprint.clone())
-            .unwrap_or_default(),
-        arms,
-        comparisons,
-    }
+    comparisons
 }
 
 /// The values of both arms at the seeds both finished, in seed order.
@@ -300,27 +387,37 @@ pub const CSV_HEADER: &str =
 
 /// One row per run, sorted by arm name then seed. Numbers are printed in
 /// Rust's shortest round-trip form, so equal results give equal bytes; only
-/// `seconds` (wall clock) differs between two runs of the same job.
+/// `seconds` (wall clock) differs between two runs of the same job. When
+/// any run scored the real test set, a `real_<metric>` column per metric
+/// follows (empty for a run without).
 pub fn results_csv(results: &[JobResult]) -> String {
     let mut rows: Vec<&JobResult> = results.iter().collect();
     rows.sort_by(|a, b| a.arm.cmp(&b.arm).then(a.seed.cmp(&b.seed)));
+    let real = rows.iter().any(|r| r.real.is_some());
     let mut s = String::from(CSV_HEADER);
+    if real {
+        for m in Metric::ALL {
+            let _ = write!(s, ",real_{}", m.key());
+        }
+    }
     s.push('\n');
     for r in rows {
-        let m = &r.metrics;
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{}",
-            r.arm,
-            r.seed,
-            m.pixel_accuracy,
-            m.dice,
-            m.iou,
-            m.phi_leak,
-            m.signal_loss,
-            r.wall_s,
-            r.human.seconds()
-        );
+        let _ = write!(s, "{},{}", r.arm, r.seed);
+        for m in Metric::ALL {
+            let _ = write!(s, ",{}", r.metrics.get(m));
+        }
+        let _ = write!(s, ",{},{}", r.wall_s, r.human.seconds());
+        if real {
+            for m in Metric::ALL {
+                match &r.real {
+                    Some(x) => {
+                        let _ = write!(s, ",{}", x.get(m));
+                    }
+                    None => s.push(','),
+                }
+            }
+        }
+        s.push('\n');
     }
     s
 }
@@ -340,13 +437,19 @@ pub fn write(loaded: &Loaded, report: &Report, out: &Path) -> Result<Written, Ex
     dataset::write_atomic(&results_csv, results_csv_text(loaded).as_bytes())?;
     let plots_dir = out.join("plots");
     let mut plots = Vec::new();
-    for m in Metric::ALL {
-        let series: Vec<(&str, &[f64])> = report
-            .arms
-            .iter()
-            .map(|a| (a.arm.as_str(), a.metric(m).values.as_slice()))
-            .collect();
-        plots.extend(plot::box_strip(&plots_dir.join(m.key()), m, &series)?);
+    for set in sets(report) {
+        for m in Metric::ALL {
+            let series: Vec<(&str, &[f64])> = report
+                .arms
+                .iter()
+                .map(|a| {
+                    let v = a.metric_in(set, m).map_or(&[][..], |x| x.values.as_slice());
+                    (a.arm.as_str(), v)
+                })
+                .collect();
+            let base = plots_dir.join(format!("{}{}", set.prefix(), m.key()));
+            plots.extend(plot::box_strip(&base, m, set.label(), &series)?);
+        }
     }
     let points: Vec<plot::EffortPoint<'_>> = report
         .arms
@@ -374,6 +477,15 @@ pub fn write(loaded: &Loaded, report: &Report, out: &Path) -> Result<Written, Ex
         results_csv,
         plots,
     })
+}
+
+/// The test sets the report has figures for.
+fn sets(r: &Report) -> Vec<TestSet> {
+    if r.has_real() {
+        vec![TestSet::Synthetic, TestSet::Real]
+    } else {
+        vec![TestSet::Synthetic]
+    }
 }
 
 fn results_csv_text(loaded: &Loaded) -> String {
@@ -478,65 +590,15 @@ pub fn markdown(loaded: &Loaded, r: &Report) -> String {
     for a in &r.arms {
         let _ = writeln!(s, "| `{}` | {} |", a.arm, kind_text(&a.kind));
     }
-    let _ = writeln!(
-        s,
-        "\n## Test-set metrics per arm\n\nmean ± sd over seeds, 95% t confidence interval of the mean below; PHI leak and signal loss: lower is better.\n"
-    );
-    let _ = write!(s, "| arm | n |");
-    for m in Metric::ALL {
-        let _ = write!(s, " {} |", m.label());
+    for set in sets(r) {
+        metrics_table(&mut s, r, set);
     }
-    let _ = writeln!(s, " simulated human s | wall s |");
-    let _ = writeln!(
-        s,
-        "|---|---:|{}---:|---:|",
-        "---:|".repeat(Metric::ALL.len())
-    );
-    for a in &r.arms {
-        let _ = write!(s, "| `{}` | {} |", a.arm, a.n);
-        for m in Metric::ALL {
-            let ms = a.metric(m);
-            let _ = write!(s, " {}<br>{} |", mean_sd(ms), ci(ms));
-        }
-        let _ = writeln!(
-            s,
-            " {:.0} | {:.1} |",
-            a.mean_human_seconds, a.mean_wall_seconds
-        );
-    }
-    if !r.comparisons.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n## Comparisons ({})\n\nDifference a − b with Student's 95% CI; two-sided p-values, Holm-adjusted across the {} comparisons in parentheses (separately per test); paired over the seeds both arms finished; Cohen's d over the pooled sd; runs per arm a Student test needs to detect that d at α = 0.05 with power 0.8.\n",
-            cfg.metric.label(),
-            r.comparisons.len()
-        );
-        let _ = writeln!(
-            s,
-            "| a vs b | Δ mean [95% CI] | Student p (Holm) | Welch p (Holm) | paired p (Holm) | Cohen's d | runs/arm for power 0.8 |\n|---|---|---|---|---|---:|---:|"
-        );
-        for c in &r.comparisons {
-            let (delta, d) = match &c.student {
-                Ok(t) => (
-                    format!("{:+.4} [{:+.4}, {:+.4}]", t.mean_diff, t.ci95[0], t.ci95[1]),
-                    format!("{:.2}", t.cohens_d),
-                ),
-                Err(_) => ("–".into(), "–".into()),
-            };
-            let _ = writeln!(
-                s,
-                "| `{}` vs `{}` | {} | {} | {} | {} | {} | {} |",
-                c.a,
-                c.b,
-                delta,
-                p_cell(&c.student, c.student_holm),
-                p_cell(&c.welch, c.welch_holm),
-                p_cell(&c.paired, c.paired_holm),
-                d,
-                c.runs_for_power.map_or("–".into(), |n| n.to_string())
-            );
-        }
-        let _ = writeln!(s, "\n{}", power_line(r));
+    for set in sets(r) {
+        let cs = match set {
+            TestSet::Synthetic => &r.comparisons,
+            TestSet::Real => &r.real_comparisons,
+        };
+        comparisons_table(&mut s, cfg, cs, set);
     }
     let _ = writeln!(
         s,
@@ -578,8 +640,17 @@ pub fn markdown(loaded: &Loaded, r: &Report) -> String {
         s,
         "One box-and-strip plot per metric (`plots/<metric>.png` and `.svg`): per arm, the box spans the quartiles with the median as a thick line, whiskers reach the furthest run within 1.5 × IQR, and every dot is one seed's run.\n"
     );
-    for m in Metric::ALL {
-        let _ = writeln!(s, "![{}](plots/{}.png)\n", m.label(), m.key());
+    for set in sets(r) {
+        for m in Metric::ALL {
+            let _ = writeln!(
+                s,
+                "![{} on the {}](plots/{}{}.png)\n",
+                m.label(),
+                set.label(),
+                set.prefix(),
+                m.key()
+            );
+        }
     }
     let _ = writeln!(
         s,
@@ -588,11 +659,104 @@ pub fn markdown(loaded: &Loaded, r: &Report) -> String {
     s
 }
 
+/// Per arm: each metric's mean ± sd and 95% interval on `set`.
+fn metrics_table(s: &mut String, r: &Report, set: TestSet) {
+    let what = match set {
+        TestSet::Synthetic => "Test-set metrics per arm".to_string(),
+        TestSet::Real => "Real test set: metrics per arm".to_string(),
+    };
+    let _ = writeln!(
+        s,
+        "\n## {what}\n\nmean ± sd over seeds, 95% t confidence interval of the mean below; PHI leak and signal loss: lower is better.\n"
+    );
+    let _ = write!(s, "| arm | n |");
+    for m in Metric::ALL {
+        let _ = write!(s, " {} |", m.label());
+    }
+    let _ = writeln!(s, " simulated human s | wall s |");
+    let _ = writeln!(
+        s,
+        "|---|---:|{}---:|---:|",
+        "---:|".repeat(Metric::ALL.len())
+    );
+    for a in &r.arms {
+        let n = a
+            .metric_in(set, Metric::PixelAccuracy)
+            .map_or(0, |m| m.values.len());
+        let _ = write!(s, "| `{}` | {} |", a.arm, n);
+        for m in Metric::ALL {
+            match a.metric_in(set, m) {
+                Some(ms) => {
+                    let _ = write!(s, " {}<br>{} |", mean_sd(ms), ci(ms));
+                }
+                None => s.push_str(" – |"),
+            }
+        }
+        let _ = writeln!(
+            s,
+            " {:.0} | {:.1} |",
+            a.mean_human_seconds, a.mean_wall_seconds
+        );
+    }
+}
+
+/// The comparisons on `set` with every test, and the power line.
+fn comparisons_table(s: &mut String, cfg: &ExperimentConfig, cs: &[ComparisonStats], set: TestSet) {
+    if cs.is_empty() {
+        return;
+    }
+    let title = match set {
+        TestSet::Synthetic => format!("Comparisons ({})", cfg.metric.label()),
+        TestSet::Real => format!("Comparisons on the real test set ({})", cfg.metric.label()),
+    };
+    let _ = writeln!(
+        s,
+        "\n## {title}\n\nDifference a − b with Student's 95% CI; two-sided p-values, Holm-adjusted across the {} comparisons in parentheses (separately per test{}); paired over the seeds both arms finished; Cohen's d over the pooled sd; runs per arm a Student test needs to detect that d at α = 0.05 with power 0.8.\n",
+        cs.len(),
+        if set == TestSet::Real {
+            " and per test set"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        s,
+        "| a vs b | Δ mean [95% CI] | Student p (Holm) | Welch p (Holm) | paired p (Holm) | Cohen's d | runs/arm for power 0.8 |\n|---|---|---|---|---|---:|---:|"
+    );
+    for c in cs {
+        let (delta, d) = match &c.student {
+            Ok(t) => (
+                format!("{:+.4} [{:+.4}, {:+.4}]", t.mean_diff, t.ci95[0], t.ci95[1]),
+                format!("{:.2}", t.cohens_d),
+            ),
+            Err(_) => ("–".into(), "–".into()),
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` vs `{}` | {} | {} | {} | {} | {} | {} |",
+            c.a,
+            c.b,
+            delta,
+            p_cell(&c.student, c.student_holm),
+            p_cell(&c.welch, c.welch_holm),
+            p_cell(&c.paired, c.paired_holm),
+            d,
+            c.runs_for_power.map_or("–".into(), |n| n.to_string())
+        );
+    }
+    let n = cs
+        .iter()
+        .flat_map(|c| [&c.student, &c.welch])
+        .filter_map(|t| t.as_ref().ok())
+        .map(|t| t.n_a.min(t.n_b))
+        .min()
+        .unwrap_or(0);
+    let _ = writeln!(s, "\n{}", power_line(cs, n));
+}
+
 /// The power summary: the comparisons the current seed count cannot resolve.
-fn power_line(r: &Report) -> String {
-    let n = r.arms.iter().map(|a| a.n).min().unwrap_or(0);
-    let parts: Vec<String> = r
-        .comparisons
+fn power_line(cs: &[ComparisonStats], n: usize) -> String {
+    let parts: Vec<String> = cs
         .iter()
         .map(|c| {
             let d = c.student.as_ref().map_or(f64::NAN, |t| t.cohens_d);
@@ -603,7 +767,7 @@ fn power_line(r: &Report) -> String {
         })
         .collect();
     format!(
-        "**Power:** to detect the observed differences at α = 0.05 with power 0.8 a Student test needs: {}. This experiment has {n} runs per arm (the smallest arm).",
+        "**Power:** to detect the observed differences at α = 0.05 with power 0.8 a Student test needs: {}. These comparisons have {n} runs per arm (the smallest arm).",
         parts.join("; ")
     )
 }
@@ -614,21 +778,32 @@ pub fn headline(loaded: &Loaded, r: &Report) -> String {
     let m = loaded.cfg.metric;
     let width = r.arms.iter().map(|a| a.arm.len()).max().unwrap_or(3).max(3);
     let mut s = String::new();
+    let real = r.has_real();
     let _ = writeln!(
         s,
-        "  {:<width$} {:>3}  {:>17}  {:>17}  {:>14}  {:>7}",
+        "  {:<width$} {:>3}  {:>17}  {:>17}  {:>14}  {:>7}{}",
         "arm",
         "n",
         m.label(),
         "95% CI",
         "sim. human min",
-        "wall s"
+        "wall s",
+        if real {
+            format!("  {:>17}", format!("real {}", m.label()))
+        } else {
+            String::new()
+        }
     );
     for a in &r.arms {
         let ms = a.metric(m);
+        let real_cell = match (real, a.metric_in(TestSet::Real, m)) {
+            (false, _) => String::new(),
+            (true, Some(x)) => format!("  {:>17}", mean_sd(x)),
+            (true, None) => format!("  {:>17}", "–"),
+        };
         let _ = writeln!(
             s,
-            "  {:<width$} {:>3}  {:>17}  {:>17}  {:>14.1}  {:>7.1}",
+            "  {:<width$} {:>3}  {:>17}  {:>17}  {:>14.1}  {:>7.1}{real_cell}",
             a.arm,
             a.n,
             mean_sd(ms),
@@ -637,12 +812,17 @@ pub fn headline(loaded: &Loaded, r: &Report) -> String {
             a.mean_wall_seconds
         );
     }
-    for c in &r.comparisons {
+    for c in r.comparisons.iter().chain(&r.real_comparisons) {
+        let on = if c.set == TestSet::Real {
+            " (real)"
+        } else {
+            ""
+        };
         match &c.student {
             Ok(t) => {
                 let _ = writeln!(
                     s,
-                    "  {} vs {}: Δ {:+.4}, Student p {} (Holm {}), Welch p {}, paired p {}, d = {:.2}, runs/arm for power 0.8: {}",
+                    "  {} vs {}{on}: Δ {:+.4}, Student p {} (Holm {}), Welch p {}, paired p {}, d = {:.2}, runs/arm for power 0.8: {}",
                     c.a,
                     c.b,
                     t.mean_diff,
@@ -655,7 +835,7 @@ pub fn headline(loaded: &Loaded, r: &Report) -> String {
                 );
             }
             Err(e) => {
-                let _ = writeln!(s, "  {} vs {}: no test ({e})", c.a, c.b);
+                let _ = writeln!(s, "  {} vs {}{on}: no test ({e})", c.a, c.b);
             }
         }
     }
@@ -698,6 +878,7 @@ mod tests {
                 signal_loss: 0.0,
                 boundary_px: 0.0,
             },
+            real: None,
             wall_s: 1.5,
             human: HumanEffort {
                 checks: 10,
@@ -801,5 +982,74 @@ b = "b"
         );
         let head = headline(&loaded, &r);
         assert!(head.contains("a vs b: Δ +0.1000"), "{head}");
+    }
+
+    #[test]
+    fn real_test_set_gets_columns_plots_and_its_own_comparisons() {
+        let cfg = parse(CFG).unwrap();
+        let mut results = Vec::new();
+        for s in 1..=4u64 {
+            for (arm, syn, real) in [("a", 0.9, 0.80), ("b", 0.8, 0.85), ("c", 0.85, 0.70)] {
+                let mut r = result(&cfg, arm, s, syn + 0.01 * s as f64);
+                let mut m = r.metrics.clone();
+                m.pixel_accuracy = real - 0.005 * s as f64 * if arm == "b" { 1.0 } else { -1.0 };
+                r.real = Some(m);
+                results.push(r);
+            }
+        }
+        // One run without a real score (made before the set existed).
+        results[0].real = None;
+        let loaded = Loaded {
+            cfg,
+            results,
+            missing: vec![],
+        };
+        let r = analyse(&loaded);
+        assert!(r.has_real());
+        assert_eq!(r.arms[0].real[0].values.len(), 3, "arm a: seeds 2-4");
+        assert_eq!(r.real_comparisons.len(), 2);
+        let ab = &r.real_comparisons[0];
+        assert_eq!(ab.set, TestSet::Real);
+        // On the synthetic set a beats b; on the real one b beats a.
+        assert!(r.comparisons[0].student.as_ref().unwrap().mean_diff > 0.0);
+        assert!(ab.student.as_ref().unwrap().mean_diff < 0.0);
+        // Holm runs within each set's family.
+        let raw: Vec<f64> = r
+            .real_comparisons
+            .iter()
+            .map(|c| c.student.as_ref().unwrap().p)
+            .collect();
+        assert_eq!(ab.student_holm.unwrap(), stats::holm(&raw)[0]);
+
+        let csv = results_csv(&loaded.results);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(
+            lines[0].ends_with(",human_seconds,real_pixel_accuracy,real_dice,real_iou,real_phi_leak,real_signal_loss"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("a,1,") && lines[1].ends_with(",,,,,"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(lines[2].split(',').count(), 14, "{}", lines[2]);
+
+        let md = markdown(&loaded, &r);
+        assert!(md.contains("## Real test set: metrics per arm"), "{md}");
+        assert!(md.contains("## Comparisons on the real test set"), "{md}");
+        assert!(md.contains("plots/real_pixel_accuracy.png"), "{md}");
+        let head = headline(&loaded, &r);
+        assert!(head.contains("a vs b (real): Δ -"), "{head}");
+
+        let out = tempfile::tempdir().unwrap();
+        let w = write(&loaded, &r, out.path()).unwrap();
+        assert!(
+            w.plots
+                .iter()
+                .any(|p| p.ends_with("plots/real_pixel_accuracy.png")),
+            "{:?}",
+            w.plots
+        );
     }
 }

@@ -95,11 +95,16 @@ pub fn run(
         }
         finished.insert((j.arm.name.as_str(), j.seed));
     }
-    let todo: Vec<Job<'_>> = mine
+    let mut todo: Vec<Job<'_>> = mine
         .iter()
         .filter(|j| !finished.contains(&(j.arm.name.as_str(), j.seed)))
         .copied()
         .collect();
+    // Seed by seed (arms by name within a seed), whatever the shard's
+    // dealing: an interrupted run leaves whole seeds, which the paired
+    // tests can use, and the arms sharing a seed's pretraining
+    // (RUNS/cache/pretrain) run close together.
+    todo.sort_by(|a, b| a.seed.cmp(&b.seed).then(a.arm.name.cmp(&b.arm.name)));
     // The report reads the configuration from here; written only once no
     // finished result contradicts it, and every shard writes the same bytes.
     dataset::write_json(&runs.join("experiment.json"), cfg)?;
@@ -125,6 +130,7 @@ pub fn run(
         runs,
         pool: &fixed.pool,
         test: &fixed.test,
+        real: fixed.real.as_ref(),
         data_fingerprint: &fixed.fingerprint,
     };
     let next = AtomicUsize::new(0);

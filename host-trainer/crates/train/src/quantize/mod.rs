@@ -336,12 +336,12 @@ fn read(path: &Path) -> Result<Vec<u8>, DatasetError> {
 }
 
 /// The checkpoint's metadata without its wall-clock figures (training
-/// seconds and images/s, overall and per epoch), re-serialised: the same
+/// seconds, images/s and the epoch profile, overall and per epoch), re-serialised: the same
 /// training run on a busier machine then gives the same provenance, so a
 /// model remade with the same commands is the same blob, byte for byte.
 /// Metadata that is not a JSON object is hashed as it is.
 fn timeless_meta(bytes: &[u8]) -> Vec<u8> {
-    const CLOCK: [&str; 3] = ["wall_s", "images_per_s", "seconds"];
+    const CLOCK: [&str; 5] = ["wall_s", "images_per_s", "seconds", "batch_s", "step_s"];
     let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
         return bytes.to_vec();
     };
