@@ -194,6 +194,16 @@ emit "\`train\`'s summary line: \`$(grep -E '^trained ' "$WORK/train.txt" | tail
 emit ""
 emit "CUDA: not measured here (no GPU on this machine; \`--features cuda\` builds)."
 emit ""
+emit "### Against PyTorch and the tch backend"
+emit ""
+if [ -f docs/benchmarks-training.md ]; then
+    # Measured separately (it needs torch from PyPI, ~5 GB): included as
+    # scripts/train-bench.sh last wrote it, with its own date and commit.
+    emit "$(cat docs/benchmarks-training.md)"
+else
+    emit "Not measured yet: \`TORCH_PYTHON=... bash scripts/train-bench.sh\`."
+fi
+emit ""
 
 # --- synth frames/s ---------------------------------------------------------
 SYN=("$S" synth --out "$WORK/synth" --clips "$SYNTH_CLIPS" --frames "$SYNTH_FRAMES" --size 640x480 --seed 3)
