@@ -570,6 +570,17 @@ pub fn markdown(loaded: &Loaded, r: &Report) -> String {
         r.data_fingerprint,
         cfg.device
     );
+    if let Some(real) = &cfg.data.real {
+        let clips = loaded
+            .results
+            .iter()
+            .find_map(|x| x.real.as_ref().map(|m| m.test_clips))
+            .unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "Real test set: `{real}` ({clips} clips with human-drawn sectors, never trained on), scored like the synthetic one (the float network's map and the fit, as `sonomask predict` does).\n"
+        );
+    }
     if !r.missing.is_empty() {
         let list: Vec<String> = r
             .missing
@@ -654,7 +665,7 @@ pub fn markdown(loaded: &Loaded, r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "## How to read this\n\n- Every (arm, seed) is one independent job; the seed drives the simulated reviewer, the simulated annotator and the network's initialisation, shuffling and augmentation, and is shared across arms, which pairs the runs by seed.\n- Weak-label arms have no random choices: their runs are identical across seeds (sd 0).\n- `results.csv` has one row per run; rows are identical whether the experiment ran in one process or in shards, except the wall-clock `seconds` column.\n- Power: exact noncentral-t power of the two-sided Student test, integrated numerically (statrs has no noncentral t), solved for the smallest n per arm."
+        "## How to read this\n\n- Every (arm, seed) is one independent job; the seed drives the simulated reviewer, the simulated annotator and the network's initialisation, shuffling and augmentation, and is shared across arms, which pairs the runs by seed.\n- Weak-label arms have no random choices: their runs are identical across seeds (sd 0).\n- `results.csv` has one row per run; rows are identical whether the experiment ran in one process or in shards, except the wall-clock `seconds` column.\n- Wall s: a job whose pretraining another arm of the same seed already trained (`RUNS/cache/pretrain`) does not include it; its result file marks that training run `shared`.\n- Power: exact noncentral-t power of the two-sided Student test, integrated numerically (statrs has no noncentral t), solved for the smallest n per arm."
     );
     s
 }
