@@ -58,15 +58,27 @@ pub fn read_dicom_bytes(path: &Path, bytes: &[u8]) -> Result<Frames, IngestError
 /// [`super::structure::MAX_SEQUENCE_DEPTH`] (the parse recurses: a deep
 /// file would overflow the stack and abort) or with a value length past
 /// the end of the file (the parse allocates it first) are refused before
-/// the parse ([`super::structure`]).
+/// the parse ([`super::structure`], then dicom-rs's own reader with raw
+/// values, [`super::raw_pass`]).
 pub fn open_dicom(path: &Path) -> Result<DefaultDicomObject, IngestError> {
     super::structure::check_structure_of_file(path)?;
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
     let head = read_head(path);
-    let obj = alloc_cap::with_cap(alloc_cap::parse_cap(len, is_deflated(&head)), || {
-        open_file(path)
-    })
-    .map_err(|e| IngestError::Dicom {
+    let cap = alloc_cap::parse_cap(len, is_deflated(&head));
+    alloc_cap::with_cap(cap, || {
+        use std::io::{BufReader, Seek, SeekFrom};
+        let open = || {
+            let mut f = BufReader::new(std::fs::File::open(path)?);
+            f.seek(SeekFrom::Start(super::raw_pass::preamble_len(&head) as u64))?;
+            Ok::<_, std::io::Error>(f)
+        };
+        let f = open().map_err(|e| IngestError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        super::raw_pass::check(path, f)
+    })?;
+    let obj = alloc_cap::with_cap(cap, || open_file(path)).map_err(|e| IngestError::Dicom {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
@@ -101,12 +113,15 @@ fn check_no_stray_items(path: &Path, obj: &DefaultDicomObject) -> Result<(), Ing
 /// same object from the same bytes.
 pub fn open_dicom_bytes(path: &Path, bytes: &[u8]) -> Result<DefaultDicomObject, IngestError> {
     super::structure::check_structure(path, bytes)?;
-    let preamble = if bytes.get(128..132) != Some(b"DICM") && bytes.starts_with(b"DICM") {
+    let skip = super::raw_pass::preamble_len(bytes);
+    let preamble = if skip == 0 {
         ReadPreamble::Never
     } else {
         ReadPreamble::Always
     };
     let cap = alloc_cap::parse_cap(bytes.len() as u64, is_deflated(bytes));
+    let rest = bytes.get(skip..).unwrap_or_default();
+    alloc_cap::with_cap(cap, || super::raw_pass::check(path, rest))?;
     let obj = alloc_cap::with_cap(cap, || {
         OpenFileOptions::new()
             .read_preamble(preamble)

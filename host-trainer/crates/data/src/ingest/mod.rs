@@ -31,6 +31,7 @@ pub mod alloc_cap;
 mod dicom;
 pub mod limits;
 mod palette;
+pub mod raw_pass;
 pub mod structure;
 pub mod truth;
 

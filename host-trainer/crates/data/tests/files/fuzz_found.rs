@@ -206,3 +206,55 @@ fn lengths_dicom_rs_reserves_before_reading_stay_bounded() {
         assert!(peak < 1 << 20, "{}: peak RSS {peak} KiB", f.display());
     }
 }
+
+/// The raw-value pass ([`ingest::raw_pass`]) on its own, without the
+/// structure scan in front: every file of `fuzz-oom` (found where the scan
+/// and dicom-rs parted ways, one of them by aborting the process in a
+/// string read) is refused by it with an error, under the cap, with no
+/// abort and no gigabytes. This is what keeps the class closed for the
+/// next place the scan does not follow.
+#[test]
+fn the_raw_pass_alone_refuses_every_lying_length_found() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/files/fuzz-oom");
+    let mut refused = 0;
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_none_or(|e| e != "dcm") {
+            continue;
+        }
+        let bytes = std::fs::read(&f).unwrap();
+        let rest = &bytes[ingest::raw_pass::preamble_len(&bytes).min(bytes.len())..];
+        let cap = ingest::alloc_cap::parse_cap(bytes.len() as u64, false);
+        let out = ingest::alloc_cap::with_cap(cap, || ingest::raw_pass::check(&f, rest));
+        if let Err(e) = out {
+            assert!(e.to_string().contains(&*f.to_string_lossy()), "{e}");
+            refused += 1;
+        }
+        let peak = peak_rss_kib();
+        assert!(peak < 1 << 20, "{}: peak RSS {peak} KiB", f.display());
+    }
+    assert_eq!(refused, 11);
+}
+
+/// A string value (UT, 4-byte length) claiming 3 GB in a 300-byte file.
+/// dicom-rs's string read grows its buffer to the declared length with an
+/// infallible resize, so under the cap that read would abort the process;
+/// the raw pass reads it fallibly first and refuses the file. Checked on
+/// the raw pass alone and through the full reader.
+#[test]
+fn a_string_past_the_end_is_refused_by_the_raw_pass() {
+    let mut body = Vec::new();
+    body.extend_from_slice(&[0x08, 0, 0x80, 0, b'U', b'T', 0, 0]);
+    body.extend_from_slice(&3_000_000_000u32.to_le_bytes());
+    body.extend_from_slice(b"Hospital");
+    let bytes = part10(&body);
+    let path = std::path::Path::new("string-past-end.dcm");
+    let cap = ingest::alloc_cap::parse_cap(bytes.len() as u64, false);
+    let err = ingest::alloc_cap::with_cap(cap, || ingest::raw_pass::check(path, &bytes[128..]))
+        .unwrap_err();
+    assert!(matches!(err, IngestError::Dicom { .. }), "{err}");
+    for r in read_both(&bytes) {
+        assert!(r.is_err(), "{r:?}");
+    }
+    assert!(peak_rss_kib() < 1 << 20);
+}
