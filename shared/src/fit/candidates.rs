@@ -174,13 +174,57 @@ pub(super) fn fit_component(
         }
     }
     match best {
+        // A linear image whose top corners are dark (a dark near field, an
+        // app's darker band) maps as a trapezoid, and a narrow fan with its
+        // apex far above its top wins. No probe scans that shape: it stands
+        // for the rectangle it was cut from, its box. The score stays the
+        // fan's, so what the split step decides is unchanged.
+        Some((s, Region::Fan(f))) if rect_in_disguise(&f) => {
+            let r = extent(&f, &win);
+            if r.x1 > r.x0 && r.y1 > r.y0 {
+                Ok((Region::Rect(r), s))
+            } else {
+                Ok((Region::Fan(f), s))
+            }
+        }
         Some((s, region)) => Ok((region, s)),
         None => Err(first_err.unwrap_or(FitError::NoFit)),
     }
 }
 
-/// Whether any part of the fan lies outside `win`.
-fn exceeds(f: &Fan, win: &Rect) -> bool {
+/// Openings under this (radians, about 34°) with the apex far above the
+/// fan's top are linear images in disguise ([`rect_in_disguise`]); the
+/// narrowest curvilinear probes open about 40°, phased arrays 60–90°.
+const DISGUISED_RECT_OPENING: f32 = 0.6;
+
+/// How far above the fan's top its apex must lie, in fan heights, for a
+/// narrow flat-topped fan to be a rectangle in disguise: a phased fan cut
+/// flat just under its apex has its apex a few pixels above that top.
+const DISGUISED_RECT_APEX: f32 = 0.6;
+
+/// The same for a fan with an inner arc: a curvilinear probe's face is
+/// 0.2–0.75 image heights from its virtual apex; an "arc" much flatter
+/// than that is a straight top.
+const DISGUISED_RECT_ARC_APEX: f32 = 1.5;
+
+/// Whether `f` is a trapezoid cut from a rectangle rather than a scan
+/// fan: narrow, with an apex far above its top (see the constants).
+fn rect_in_disguise(f: &Fan) -> bool {
+    let (left, top, right, bottom) = fan_box(f);
+    let height = bottom - top;
+    let apex_above = if f.r_inner > 0.0 {
+        DISGUISED_RECT_ARC_APEX
+    } else {
+        DISGUISED_RECT_APEX
+    };
+    right > left
+        && height > 0.0
+        && f.opening() < DISGUISED_RECT_OPENING
+        && top - f.apex_y > apex_above * height
+}
+
+/// The fan's box (left, top, right, bottom), before its clip.
+fn fan_box(f: &Fan) -> (f32, f32, f32, f32) {
     let (sl, cl) = (libm::sinf(f.angle_left), libm::cosf(f.angle_left));
     let (sr, cr) = (libm::sinf(f.angle_right), libm::cosf(f.angle_right));
     let left = f.apex_x + f.r_outer * sl.min(0.0);
@@ -194,5 +238,23 @@ fn exceeds(f: &Fan, win: &Rect) -> bool {
         Some(t) => t.max(f.apex_y),
         None => f.apex_y + f.r_inner * cl.min(cr),
     };
+    (left, top, right, bottom)
+}
+
+/// The fan's box cut by its clip and by `win`.
+fn extent(f: &Fan, win: &Rect) -> Rect {
+    let (left, top, right, bottom) = fan_box(f);
+    let c = f.clip.unwrap_or(*win);
+    Rect::new(
+        left.max(c.x0).max(win.x0),
+        top.max(c.y0).max(win.y0),
+        right.min(c.x1).min(win.x1),
+        bottom.min(c.y1).min(win.y1),
+    )
+}
+
+/// Whether any part of the fan lies outside `win`.
+fn exceeds(f: &Fan, win: &Rect) -> bool {
+    let (left, top, right, bottom) = fan_box(f);
     left < win.x0 || right > win.x1 || top < win.y0 || bottom > win.y1
 }

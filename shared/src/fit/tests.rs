@@ -151,6 +151,55 @@ fn round_trip_rectangle() {
     assert_eq!(d, 0.0);
 }
 
+/// A linear image whose top corners are dark maps as a trapezoid: a fan
+/// opening 0.4 rad with its apex 1.3 fan heights above its flat top. It is
+/// fitted as the rectangle it was cut from (its bounding box), not as a
+/// far-apex fan; a curvilinear fan of the same opening and apex height,
+/// whose curved top is its probe face, stays a fan, while one whose "arc"
+/// is nearly straight (apex 3 heights above it) is a rectangle again.
+#[test]
+fn a_narrow_far_apex_trapezoid_is_a_rectangle() {
+    let trapezoid = Fan {
+        apex_x: 320.0,
+        apex_y: -400.0,
+        angle_left: -0.2,
+        angle_right: 0.2,
+        r_inner: 0.0,
+        r_outer: 800.0,
+        flat_top: Some(80.0),
+        clip: None,
+    };
+    let m = raster(&Regions::one(Region::Fan(trapezoid)), W, H);
+    let fitted = fit_one(&m, W as usize, H as usize, &FitOptions::full_res(W, H)).unwrap();
+    let Region::Rect(r) = fitted else {
+        panic!("{fitted:?}")
+    };
+    // The box: apex_x ± 800 sin 0.2 = 320 ± 158.9, rows 80 to 400.
+    let near = |a: f32, b: f32| (a - b).abs() < 3.0;
+    assert!(
+        near(r.x0, 161.1) && near(r.x1, 478.9) && near(r.y0, 80.0) && near(r.y1, 400.0),
+        "{r:?}"
+    );
+    let mut narrow_curvilinear = curvilinear();
+    narrow_curvilinear.angle_left = -0.2;
+    narrow_curvilinear.angle_right = 0.2;
+    let (fit, _) = round_trip(Region::Fan(narrow_curvilinear));
+    assert!(matches!(fit, Region::Fan(_)), "{fit:?}");
+    let flat_arc = Fan {
+        apex_x: 320.0,
+        apex_y: -1100.0,
+        angle_left: -0.14,
+        angle_right: 0.14,
+        r_inner: 1200.0,
+        r_outer: 1520.0,
+        flat_top: None,
+        clip: None,
+    };
+    let m = raster(&Regions::one(Region::Fan(flat_arc)), W, H);
+    let fitted = fit_one(&m, W as usize, H as usize, &FitOptions::full_res(W, H)).unwrap();
+    assert!(matches!(fitted, Region::Rect(_)), "{fitted:?}");
+}
+
 /// Forty random sectors — phased (some with a flat top), curvilinear,
 /// apex above or inside the frame, edges up to ±1.1 rad and often cut
 /// by the frame sides or bottom — all round-trip within 0.5 px.

@@ -1,23 +1,31 @@
-//! Widening a fitted scan rectangle to the image's own side edges, and
-//! joining a linear image the fit cut in two ([`merge_seam_pair`]).
+//! Growing a fitted scan rectangle to the image's own edges, and joining a
+//! linear image the fit cut in two ([`merge_seam_pair`]).
 //!
 //! The network reads brightness from a thumbnail: a linear image whose far
 //! side is darker (lower gain, a dark structure, an app's screenshot of a
-//! half-dark scan) gets a rectangle over its bright part only, and the fit
-//! follows the map. At full resolution the scan goes on: its columns still
-//! carry speckle (vertical texture) at about the brightness of the kept
-//! edge, up to the image's side edge, where a background or a UI panel
-//! starts with a step in brightness.
+//! half-dark scan), or whose top holds bright skin layers the map took for
+//! a header, gets a rectangle over part of it, and the fit follows the
+//! map. At full resolution the scan goes on: its lines still carry speckle
+//! up to the image's edge, where a background, a UI panel or a text line
+//! starts.
 //!
-//! So, for a clip fitted as one rectangle, each side moves outward column by
-//! column while the column (over the rectangle's rows) is textured (mean
-//! absolute vertical difference above [`SnapParams::texture_frac`] of the
-//! rectangle's median column) and about as bright as the columns at the
-//! edge (no step: [`SnapParams::step_ratio`]); it stops at the first step,
-//! or after [`SnapParams::patience`] untextured columns, and keeps the last
-//! textured one. Only outward: a fitted edge never moves in. Fans, several
-//! regions and flat (untextured) rectangles are left as they are. Top and
-//! bottom stay: horizontal tissue layers look like edges there.
+//! Speckle is told from everything else by a line's *texture*: the mean of
+//! the middle half (interquartile mean) of the absolute differences
+//! between neighbouring pixels along it. Speckle varies everywhere, so even
+//! a dark scan line scores; a flat background or panel scores 0; a text
+//! line or a ruler varies only on its strokes (a minority of the line) and
+//! a colour-flow box or colour bar covers a minority of a column, so
+//! neither moves the measure.
+//!
+//! So, for a clip fitted as one rectangle, each side moves outward line by
+//! line while the line beyond (over the rectangle's extent) is textured
+//! (above [`SnapParams::texture_frac`] of the rectangle's median line);
+//! it stops after [`SnapParams::patience`] untextured lines and keeps the
+//! last textured one. The left and right sides also stop at a step in
+//! brightness ([`SnapParams::step_ratio`]: a UI panel beside the image);
+//! top and bottom do not, since tissue layers change brightness from row to
+//! row. Only outward: a fitted edge never moves in. Fans, several regions
+//! and flat (untextured) rectangles are left as they are.
 //!
 //! Host only (`sonomask mask`, `predict --mask-priors`); the cart runs the
 //! fit alone.
@@ -28,15 +36,15 @@ use sonomask_core::{Rect, Region, Regions};
 /// How far a side may move; see the module doc.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SnapParams {
-    /// A column is textured when its mean absolute vertical difference is
-    /// above this fraction of the rectangle's median column.
+    /// A line is textured when its texture is above this fraction of the
+    /// rectangle's median line.
     pub texture_frac: f32,
     /// A column whose mean luma is under `step_ratio` × the edge's, or over
     /// edge / `step_ratio` + 20, is a step: the scan ends before it.
     pub step_ratio: f32,
-    /// Untextured columns tolerated in a row before the side stops.
+    /// Untextured lines tolerated in a row before the side stops.
     pub patience: usize,
-    /// Rectangles whose median column texture is under this (luma levels)
+    /// Rectangles whose median line texture is under this (luma levels)
     /// are flat: nothing to compare with, left as they are.
     pub min_texture: f32,
 }
@@ -44,38 +52,97 @@ pub struct SnapParams {
 impl Default for SnapParams {
     fn default() -> Self {
         Self {
-            texture_frac: 0.5,
+            texture_frac: 0.35,
             step_ratio: 0.5,
             patience: 2,
-            min_texture: 0.5,
+            min_texture: 0.25,
         }
     }
 }
 
-/// Column statistics of `frame` over rows `y0..y1`.
-struct Columns<'a> {
+/// Interquartile mean of the absolute differences between neighbours in
+/// `values` (see the module doc); 0 for fewer than two values.
+fn texture(values: impl Iterator<Item = u8>) -> f32 {
+    let mut hist = [0u32; 256];
+    let mut prev: Option<u8> = None;
+    let mut n = 0u32;
+    for v in values {
+        if let Some(p) = prev {
+            hist[usize::from(p.abs_diff(v))] += 1;
+            n += 1;
+        }
+        prev = Some(v);
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    // Ranks [n/4, n - n/4) of the sorted differences.
+    let (lo, hi) = (n / 4, n - n / 4);
+    let (mut rank, mut sum) = (0u32, 0u64);
+    for (d, &c) in hist.iter().enumerate() {
+        let (a, b) = (rank.max(lo), (rank + c).min(hi));
+        if b > a {
+            sum += u64::from(b - a) * d as u64;
+        }
+        rank += c;
+        if rank >= hi {
+            break;
+        }
+    }
+    sum as f32 / (hi - lo).max(1) as f32
+}
+
+/// Statistics of the lines of `frame` across a rectangle's extent: columns
+/// over rows `a..b`, or rows over columns `a..b`.
+struct Lines<'a> {
     frame: &'a GrayImage,
-    y0: u32,
-    y1: u32,
+    columns: bool,
+    a: u32,
+    b: u32,
 }
 
-impl Columns<'_> {
-    /// Mean absolute difference between vertically adjacent pixels.
-    fn texture(&self, x: u32) -> f32 {
-        let mut sum = 0u32;
-        for y in self.y0..self.y1 - 1 {
-            let a = self.frame.get_pixel(x, y)[0];
-            let b = self.frame.get_pixel(x, y + 1)[0];
-            sum += u32::from(a.abs_diff(b));
-        }
-        sum as f32 / (self.y1 - 1 - self.y0) as f32
+impl Lines<'_> {
+    fn pixels(&self, k: u32) -> impl Iterator<Item = u8> + '_ {
+        (self.a..self.b).map(move |i| {
+            let (x, y) = if self.columns { (k, i) } else { (i, k) };
+            self.frame.get_pixel(x, y)[0]
+        })
     }
 
-    fn mean(&self, x: u32) -> f32 {
-        let sum: u32 = (self.y0..self.y1)
-            .map(|y| u32::from(self.frame.get_pixel(x, y)[0]))
-            .sum();
-        sum as f32 / (self.y1 - self.y0) as f32
+    fn texture(&self, k: u32) -> f32 {
+        texture(self.pixels(k))
+    }
+
+    /// Whether line `k` is background: under 5 % of its neighbours differ
+    /// at all (a flat value, perhaps crossed by a button's border or a
+    /// stroke). Speckle changes almost everywhere, even in a dark scan,
+    /// where it changes by a level or two.
+    fn background(&self, k: u32) -> bool {
+        let mut it = self.pixels(k);
+        let Some(mut prev) = it.next() else {
+            return true;
+        };
+        let (mut n, mut changes) = (0u32, 0u32);
+        for v in it {
+            n += 1;
+            changes += u32::from(v != prev);
+            prev = v;
+        }
+        changes * 20 < n.max(1)
+    }
+
+    fn mean(&self, k: u32) -> f32 {
+        let sum: u32 = self.pixels(k).map(u32::from).sum();
+        sum as f32 / (self.b - self.a).max(1) as f32
+    }
+
+    /// How many lines there are across (the frame's width for columns).
+    fn count(&self) -> u32 {
+        if self.columns {
+            self.frame.width()
+        } else {
+            self.frame.height()
+        }
     }
 }
 
@@ -120,10 +187,10 @@ pub fn refine(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
 /// See [`merge_seam_pair`].
 pub const SEAM_OVERLAP: f32 = 0.6;
 
-/// `regions` with its single rectangle's left and right sides moved out to
-/// the image's side edges in `frame` (luma, full resolution); `None` when
-/// nothing moved or the regions are not one rectangle of at least 8×8
-/// pixels inside the frame.
+/// `regions` with its single rectangle's sides moved out to the image's
+/// edges in `frame` (luma, full resolution): left and right first, then top
+/// and bottom over the new columns; `None` when nothing moved or the
+/// regions are not one rectangle of at least 8×8 pixels inside the frame.
 pub fn snap_rect_sides(
     regions: &Regions,
     frame: &GrayImage,
@@ -143,35 +210,75 @@ pub fn snap_rect_sides(
     if x1 < x0 + 8 || y1 < y0 + 8 {
         return None;
     }
-    let cols = Columns { frame, y0, y1 };
-    let mut inside: Vec<f32> = (x0..x1).map(|x| cols.texture(x)).collect();
+    let columns = Lines {
+        frame,
+        columns: true,
+        a: y0,
+        b: y1,
+    };
+    let (left, right) = grow_pair(&columns, x0, x1, params, true)?;
+    let rows = Lines {
+        frame,
+        columns: false,
+        a: left,
+        b: right,
+    };
+    let (top, bottom) = grow_pair(&rows, y0, y1, params, false).unwrap_or((y0, y1));
+    if (left, right, top, bottom) == (x0, x1, y0, y1) {
+        return None;
+    }
+    // An unmoved side keeps the fit's sub-pixel edge.
+    let side = |fit: f32, snap: u32, px: u32| if snap == px { fit } else { snap as f32 };
+    let snapped = Rect::new(
+        side(r.x0, left, x0),
+        side(r.y0, top, y0),
+        side(r.x1, right, x1),
+        side(r.y1, bottom, y1),
+    );
+    Some(Regions::one(Region::Rect(snapped)))
+}
+
+/// The lines `lo..hi` grown outward on both ends while the lines beyond
+/// are textured (and, with `steps`, about as bright as the edge); `None`
+/// when the lines inside are flat.
+fn grow_pair(
+    lines: &Lines<'_>,
+    lo: u32,
+    hi: u32,
+    params: &SnapParams,
+    steps: bool,
+) -> Option<(u32, u32)> {
+    let mut inside: Vec<f32> = (lo..hi).map(|k| lines.texture(k)).collect();
     inside.sort_by(f32::total_cmp);
     let median = inside[inside.len() / 2];
     if median.is_nan() || median < params.min_texture {
         return None;
     }
     let threshold = params.texture_frac * median;
-    // Moves the side at column `edge` (inclusive) by `step` (±1) while the
-    // columns beyond look like more of the same scan.
+    let n = lines.count();
+    // Moves the end at line `edge` (inclusive) by `step` (±1) while the
+    // lines beyond look like more of the same scan.
     let grow = |edge: u32, step: i64| -> u32 {
         let at = |k: i64| {
             u32::try_from(i64::from(edge) - step * k)
                 .ok()
-                .filter(|&x| x < w)
+                .filter(|&x| x < n)
         };
-        let near: Vec<f32> = (0..4).filter_map(at).map(|x| cols.mean(x)).collect();
+        let near: Vec<f32> = (0..4).filter_map(at).map(|x| lines.mean(x)).collect();
         let mut reference = near.iter().sum::<f32>() / near.len().max(1) as f32;
         let (mut p, mut best, mut miss) = (i64::from(edge), edge, 0);
         while miss < params.patience {
             p += step;
-            let Some(x) = u32::try_from(p).ok().filter(|&x| x < w) else {
+            let Some(x) = u32::try_from(p).ok().filter(|&x| x < n) else {
                 break;
             };
-            let mu = cols.mean(x);
-            if mu < params.step_ratio * reference || mu > reference / params.step_ratio + 20.0 {
-                break;
-            }
-            if cols.texture(x) > threshold {
+            let mu = lines.mean(x);
+            // A step counts as a miss, not an end: a one-line mark (a
+            // colour box's frame, a tick line) is crossed, a panel is not.
+            let step = steps
+                && (mu < params.step_ratio * reference
+                    || mu > reference / params.step_ratio + 20.0);
+            if !step && lines.texture(x) > threshold {
                 best = x;
                 miss = 0;
                 reference = 0.9 * reference + 0.1 * mu;
@@ -181,13 +288,20 @@ pub fn snap_rect_sides(
         }
         best
     };
-    let left = grow(x0, -1);
-    let right = grow(x1 - 1, 1) + 1;
-    if left == x0 && right == x1 {
-        return None;
+    // A box taken from a trapezoid can overshoot onto the background: a
+    // background outer line moves in first (at most a quarter of the
+    // extent on each end).
+    let (mut a, mut b) = (lo, hi);
+    let limit = (hi - lo) / 4;
+    while a < lo + limit && lines.background(a) {
+        a += 1;
     }
-    let snapped = Rect::new(r.x0.min(left as f32), r.y0, r.x1.max(right as f32), r.y1);
-    Some(Regions::one(Region::Rect(snapped)))
+    while b > hi - limit && lines.background(b - 1) {
+        b -= 1;
+    }
+    let a = if a == lo { grow(lo, -1) } else { a };
+    let b = if b == hi { grow(hi - 1, 1) + 1 } else { b };
+    Some((a, b))
 }
 
 #[cfg(test)]
@@ -230,8 +344,71 @@ mod tests {
         let fitted = Regions::one(Region::Rect(Rect::new(45.0, 12.0, 108.0, 88.0)));
         let r = rect(&snap_rect_sides(&fitted, &frame(), &SnapParams::default()).unwrap());
         assert_eq!((r.x0, r.x1), (40.0, 160.0), "{r:?}");
-        // Top and bottom stay.
-        assert_eq!((r.y0, r.y1), (12.0, 88.0));
+        // Top and bottom reach the scan's first and last rows.
+        assert_eq!((r.y0, r.y1), (10.0, 90.0), "{r:?}");
+    }
+
+    #[test]
+    fn texture_ignores_strokes_and_blobs_but_not_dark_speckle() {
+        // Dark speckle: small differences everywhere.
+        let dark: Vec<u8> = (0..200).map(|i| [3u8, 5, 2, 6, 4][i % 5]).collect();
+        assert!(texture(dark.iter().copied()) >= 1.0);
+        // A text line: flat background with a few strokes.
+        let text: Vec<u8> = (0..200)
+            .map(|i| if i % 20 < 2 { 250 } else { 40 })
+            .collect();
+        assert_eq!(texture(text.iter().copied()), 0.0);
+        assert_eq!(texture([7u8; 50].into_iter()), 0.0);
+        assert_eq!(texture(core::iter::once(9u8)), 0.0);
+    }
+
+    /// A frame whose scan (rows 40..160, columns 30..170) carries a bright
+    /// colour-box-like blob over a third of its middle columns, a one-column
+    /// bright line (column 45) and bright horizontal layers in its top
+    /// rows, under a header line of text.
+    fn layered_frame() -> GrayImage {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 17) as i32 - 8
+        };
+        GrayImage::from_fn(200, 200, |x, y| {
+            let v = if x == 45 && (40..160).contains(&y) {
+                // A colour box's frame line, one column wide.
+                240
+            } else if (40..160).contains(&y) && (30..170).contains(&x) {
+                let base = match y {
+                    40..46 => 180,
+                    46..52 => 15,
+                    _ if (70..110).contains(&x) && (60..100).contains(&y) => 220,
+                    _ => 60,
+                };
+                base + noise()
+            } else if (20..28).contains(&y) && x % 9 < 2 {
+                250
+            } else {
+                25
+            };
+            image::Luma([v.clamp(0, 255) as u8])
+        })
+    }
+
+    #[test]
+    fn layers_on_top_and_a_bright_box_inside_do_not_stop_the_growth() {
+        let fitted = Regions::one(Region::Rect(Rect::new(60.0, 56.0, 140.0, 150.0)));
+        let r = rect(&snap_rect_sides(&fitted, &layered_frame(), &SnapParams::default()).unwrap());
+        assert_eq!(r, Rect::new(30.0, 40.0, 170.0, 160.0));
+    }
+
+    #[test]
+    fn a_side_on_a_uniform_background_moves_in_to_the_scan() {
+        // The frame's background left of the scan (columns 0..40) is one
+        // flat value; a fit reaching 20 columns into it comes back.
+        let fitted = Regions::one(Region::Rect(Rect::new(20.0, 10.0, 160.0, 90.0)));
+        let r = rect(&snap_rect_sides(&fitted, &frame(), &SnapParams::default()).unwrap());
+        assert_eq!((r.x0, r.y0, r.x1, r.y1), (40.0, 10.0, 160.0, 90.0), "{r:?}");
     }
 
     #[test]
@@ -285,7 +462,7 @@ mod tests {
 
     #[test]
     fn a_rectangle_on_the_scan_edges_stays() {
-        let fitted = Regions::one(Region::Rect(Rect::new(40.0, 12.0, 160.0, 88.0)));
+        let fitted = Regions::one(Region::Rect(Rect::new(40.0, 10.0, 160.0, 90.0)));
         assert!(snap_rect_sides(&fitted, &frame(), &SnapParams::default()).is_none());
     }
 

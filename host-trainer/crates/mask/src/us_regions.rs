@@ -107,6 +107,13 @@ pub const MIN_REQUIRED_AREA: f64 = 0.01;
 /// the scan.
 pub const MIN_COVERAGE: f64 = 0.35;
 
+/// A fitted rectangle spanning at least this fraction of a declared image
+/// rectangle's width and height is grown to that rectangle. Scanners that
+/// declare the image tightly (the Aloka dual screen) get their dark top
+/// rows back; those that declare a box around image and ruler (the
+/// Philips EPIQ: its image spans 77 % of the declared width) keep the fit.
+pub const FILL_FRACTION: f32 = 0.9;
+
 /// What the declaration said about a fit.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PriorReport {
@@ -278,7 +285,19 @@ pub fn apply(fitted: &Regions, declared: &[UsRegion], w: u16, h: u16) -> (Region
                     f.clip = Some(f.clip.map_or(b, |c| intersect(&c, &b)));
                     Region::Fan(f)
                 }
-                Region::Rect(r) => Region::Rect(intersect(r, &b)),
+                Region::Rect(rect) => {
+                    let c = intersect(rect, &b);
+                    let d = r.rect(0.0);
+                    // Already over most of the declared image both ways:
+                    // the rest is scan the map missed at its dark edges.
+                    if c.width() >= FILL_FRACTION * d.width()
+                        && c.height() >= FILL_FRACTION * d.height()
+                    {
+                        Region::Rect(d)
+                    } else {
+                        Region::Rect(c)
+                    }
+                }
             };
             if clipped.push(out).is_err() {
                 break;
@@ -315,7 +334,15 @@ mod tests {
         let Region::Rect(r) = clipped.iter().next().unwrap() else {
             panic!()
         };
-        assert_eq!((r.x0, r.y0, r.x1, r.y1), (20.0, 18.0, 80.0, 90.0));
+        // It spans the whole declared box, so it becomes that box.
+        assert_eq!((r.x0, r.y0, r.x1, r.y1), (20.0, 20.0, 80.0, 90.0));
+        // One that spans under 90 % of it is only clipped (2 px margin).
+        let fitted = Regions::one(Region::Rect(Rect::new(30.0, 10.0, 80.0, 90.0)));
+        let (clipped, _) = apply(&fitted, &declared, 100, 100);
+        let Region::Rect(r) = clipped.iter().next().unwrap() else {
+            panic!()
+        };
+        assert_eq!((r.x0, r.y0, r.x1, r.y1), (30.0, 18.0, 80.0, 90.0));
     }
 
     #[test]
@@ -336,8 +363,10 @@ mod tests {
                 Region::Fan(_) => panic!("{r:?}"),
             })
             .collect();
-        // Each pane keeps what the fit covers of it, nothing of the other.
-        assert_eq!(rects, [(20.0, 52.0), (48.0, 100.0)]);
+        // Each pane keeps what the fit covers of it, nothing of the other
+        // (the 2 px margin aside); the right one, covered whole, is its
+        // declared box.
+        assert_eq!(rects, [(20.0, 52.0), (50.0, 100.0)]);
         // A fit covering one pane and a sliver of the other stays one region.
         let fitted = Regions::one(Region::Rect(Rect::new(0.0, 10.0, 60.0, 90.0)));
         let (clipped, _) = apply(&fitted, &panes, 100, 100);

@@ -151,6 +151,14 @@ pub fn read_still_bytes(path: &Path, bytes: &[u8]) -> Result<Frames, IngestError
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    // Headers may declare a 0-pixel side (a PNM "P3 0 0" decodes to an
+    // empty image; found by the fuzz target `dicom_source`): no frame.
+    if img.width() == 0 || img.height() == 0 {
+        return Err(IngestError::BadImage {
+            path: path.to_path_buf(),
+            message: format!("empty image ({}x{} pixels)", img.width(), img.height()),
+        });
+    }
     Ok(match img {
         DynamicImage::ImageLuma8(g) => Frames::Gray(vec![g]),
         DynamicImage::ImageLumaA8(_)

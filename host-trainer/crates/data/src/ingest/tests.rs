@@ -523,3 +523,16 @@ fn folder_recursion_keeps_dicom_and_stills_explicit_files_always() {
     assert_eq!(files, [d.join("notes.txt")]);
     assert!(collect(&d.join("missing"), true, &mut Vec::new()).is_err());
 }
+
+/// Found by the fuzz target `dicom_source` (28 bytes, inline): an ASCII PNM
+/// whose header declares 0 columns decodes to a 0×0 image, which was read
+/// as one frame of 0×0 pixels. It is a typed error naming the file now.
+#[test]
+fn an_image_with_no_pixels_is_refused() {
+    let bytes = b"P3000000000000000000 0 00001";
+    let path = Path::new("empty.ppm");
+    let err = read_still_bytes(path, bytes).unwrap_err();
+    assert!(matches!(err, IngestError::BadImage { .. }), "{err}");
+    assert!(err.to_string().contains("empty.ppm"), "{err}");
+    assert!(read_any_bytes(path, bytes).is_err());
+}
