@@ -12,6 +12,8 @@
 # OUT/train   the committed clips only: what the shipped models may train on,
 #             so a model rebuilds the same on any clone.
 # Each has truth/<clip>.png, the label folder for `sonomask train`.
+# MASK_ARGS adds arguments to the scoring `sonomask mask` (e.g.
+# MASK_ARGS="--no-motion-prior --no-edge-snap": the network and the fit).
 #
 # Every file's sha256 is checked against datasets/real-dev/sources.tsv; a
 # missing external file is reported and left out, a wrong hash is an error.
@@ -23,6 +25,7 @@ if [ $# -gt 0 ] && [ "$1" != --eval ]; then
     shift
 fi
 ext="${SONOMASK_REALDATA:-../shared/realdata}"
+read -r -a mask_args <<< "${MASK_ARGS:-}"
 # SONOMASK_BIN: use this binary instead of building one (e.g. a copy, when
 # several checkouts share one target directory and its release/sonomask).
 if [ -n "${SONOMASK_BIN:-}" ]; then
@@ -68,7 +71,8 @@ if [ "${1:-}" = --eval ]; then
     # scored against the drawn sectors.
     for model in "$@"; do
         m="$out/mask-$(basename "$model")"
-        "$S" mask --model "$model" --out "$m" --emit-masks --preview "$out/stage-all" > "$m.log" 2>&1 || true
+        "$S" mask --model "$model" --out "$m" --emit-masks --preview "${mask_args[@]}" \
+            "$out/stage-all" > "$m.log" 2>&1 || true
         mkdir -p "$m/keep"
         for f in "$m"/*_f000.mask.png; do
             cp "$f" "$m/keep/$(basename "$f" _f000.mask.png).png"

@@ -179,7 +179,7 @@ pub(super) fn fit_component(
         // apex far above its top wins. No probe scans that shape: it stands
         // for the rectangle it was cut from, its box. The score stays the
         // fan's, so what the split step decides is unchanged.
-        Some((s, Region::Fan(f))) if rect_in_disguise(&f) => {
+        Some((s, Region::Fan(f))) if opts.trapezoid_rects && rect_in_disguise(&f) => {
             let r = extent(&f, &win);
             if r.x1 > r.x0 && r.y1 > r.y0 {
                 Ok((Region::Rect(r), s))
@@ -208,7 +208,8 @@ const DISGUISED_RECT_APEX: f32 = 0.6;
 const DISGUISED_RECT_ARC_APEX: f32 = 1.5;
 
 /// Whether `f` is a trapezoid cut from a rectangle rather than a scan
-/// fan: narrow, with an apex far above its top (see the constants).
+/// fan: narrow, with an edge on each side of an apex far above its top
+/// (see the constants).
 fn rect_in_disguise(f: &Fan) -> bool {
     let (left, top, right, bottom) = fan_box(f);
     let height = bottom - top;
@@ -219,6 +220,10 @@ fn rect_in_disguise(f: &Fan) -> bool {
     };
     right > left
         && height > 0.0
+        // A rectangle's sides lean out on both sides of the apex; a wedge
+        // with both edges on one side is no trapezoid of one.
+        && f.angle_left < 0.0
+        && f.angle_right > 0.0
         && f.opening() < DISGUISED_RECT_OPENING
         && top - f.apex_y > apex_above * height
 }

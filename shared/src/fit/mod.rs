@@ -128,6 +128,12 @@ pub struct FitOptions {
     pub min_area_frac: f32,
     /// RANSAC seed; the same map and seed always give the same result.
     pub seed: u64,
+    /// Fit a narrow fan whose apex lies far above its top (a linear image
+    /// mapped as a trapezoid) as its bounding rectangle; see
+    /// `candidates::rect_in_disguise`. On for network maps (host and
+    /// cart); the weak labelers turn it off, so their labels, and the
+    /// shipped models trained on them, stay what they were before it.
+    pub trapezoid_rects: bool,
 }
 
 impl FitOptions {
@@ -141,6 +147,7 @@ impl FitOptions {
             full_h,
             min_area_frac: 0.02,
             seed: 0,
+            trapezoid_rects: true,
         }
     }
 
