@@ -308,17 +308,22 @@ fn grow_pair(
 mod tests {
     use super::*;
 
+    /// Seeded speckle: uniform integers in `-amp..=amp` (xorshift64).
+    fn speckle(seed: u64, amp: u64) -> impl FnMut() -> i32 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % (2 * amp + 1)) as i32 - amp as i32
+        }
+    }
+
     /// A 200×100 frame: mid-grey background, a speckled scan over columns
     /// 40..160 and rows 10..90 whose right part (from column 110) is darker
     /// but still speckled, and a bright static panel from column 170.
     fn frame() -> GrayImage {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut noise = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 41) as i32 - 20
-        };
+        let mut noise = speckle(0x9e37_79b9_7f4a_7c15, 20);
         GrayImage::from_fn(200, 100, |x, y| {
             let v = if (10..90).contains(&y) && (40..160).contains(&x) {
                 let base = if x < 110 { 90 } else { 60 };
@@ -367,13 +372,7 @@ mod tests {
     /// bright line (column 45) and bright horizontal layers in its top
     /// rows, under a header line of text.
     fn layered_frame() -> GrayImage {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut noise = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 17) as i32 - 8
-        };
+        let mut noise = speckle(0x2545_f491_4f6c_dd1d, 8);
         GrayImage::from_fn(200, 200, |x, y| {
             let v = if x == 45 && (40..160).contains(&y) {
                 // A colour box's frame line, one column wide.

@@ -258,3 +258,24 @@ fn a_string_past_the_end_is_refused_by_the_raw_pass() {
     }
     assert!(peak_rss_kib() < 1 << 20);
 }
+
+/// A whole, well-formed data set passes the raw pass; one whose UT value
+/// claims 16 MiB more than the file holds is refused naming the file.
+#[test]
+fn the_raw_pass_reads_a_whole_file_and_refuses_a_short_one() {
+    let path = std::path::Path::new("pass.dcm");
+    let mut body = Vec::new();
+    // (0010,0010) PN "Doe^J ", (0028,0010) US 2.
+    body.extend_from_slice(&[0x10, 0, 0x10, 0, b'P', b'N', 6, 0]);
+    body.extend_from_slice(b"Doe^J ");
+    body.extend_from_slice(&[0x28, 0, 0x10, 0, b'U', b'S', 2, 0, 2, 0]);
+    let bytes = part10(&body);
+    ingest::raw_pass::check(path, &bytes[ingest::raw_pass::preamble_len(&bytes)..]).unwrap();
+    let mut body = Vec::new();
+    body.extend_from_slice(&[0x08, 0, 0x80, 0, b'U', b'T', 0, 0]);
+    body.extend_from_slice(&(16u32 << 20).to_le_bytes());
+    body.extend_from_slice(b"short");
+    let bytes = part10(&body);
+    let err = ingest::raw_pass::check(path, &bytes[128..]).unwrap_err();
+    assert!(err.to_string().contains("pass.dcm"), "{err}");
+}
