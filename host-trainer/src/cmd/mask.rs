@@ -13,8 +13,9 @@ use sonomask_mask::batch::{self, ModelSource, Outcome};
 /// frame to frame (speckle in dark anatomy moves, burned-in text does not)
 /// join the averaged map; the shared geometry fit turns it into fans
 /// and rectangles (several for dual screens and M-mode/Doppler strips), a
-/// single rectangle is widened while the columns beside it carry the same
-/// speckle at the same brightness, the DICOM Sequence of Ultrasound Regions (0018,6011) clips and
+/// single rectangle is snapped to the image's own edges (out while the
+/// lines beyond carry speckle, in off a flat background), the DICOM
+/// Sequence of Ultrasound Regions (0018,6011) clips, fills and
 /// cross-checks them, and every frame is masked outside them.
 ///
 /// DICOM in -> OUTDIR/<stem>.dcm: the masked pixel data (uncompressed;
@@ -70,8 +71,8 @@ pub struct Args {
     #[arg(long)]
     no_motion_prior: bool,
     /// Keep a fitted rectangle's sides where the fit put them; by default a
-    /// single rectangle is widened while the columns beside it carry the
-    /// same speckle at the same brightness (the cart does not do this).
+    /// single rectangle's sides move out while the lines beyond carry
+    /// speckle, and in off a flat background (the cart does not do this).
     #[arg(long)]
     no_edge_snap: bool,
     /// Keep map pixels with at least this probability (the fit's input).

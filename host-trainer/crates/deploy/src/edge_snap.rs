@@ -21,11 +21,16 @@
 //! line while the line beyond (over the rectangle's extent) is textured
 //! (above [`SnapParams::texture_frac`] of the rectangle's median line);
 //! it stops after [`SnapParams::patience`] untextured lines and keeps the
-//! last textured one. The left and right sides also stop at a step in
-//! brightness ([`SnapParams::step_ratio`]: a UI panel beside the image);
-//! top and bottom do not, since tissue layers change brightness from row to
-//! row. Only outward: a fitted edge never moves in. Fans, several regions
-//! and flat (untextured) rectangles are left as they are.
+//! last textured one. Left and right go first, then top and bottom over the
+//! new columns. For the left and right sides a step in brightness
+//! ([`SnapParams::step_ratio`]: a UI panel beside the image) counts as an
+//! untextured line too, so a panel stops them and a one-line mark (a colour
+//! box's frame) does not; top and bottom have no step rule, since tissue
+//! layers change brightness from row to row. A side moves in only off a
+//! background (a flat line, perhaps crossed by a stroke, which no scan
+//! line is: a box the fit took from a trapezoid can overshoot onto it), by
+//! at most a quarter of the extent. Fans, several regions and flat
+//! (untextured) rectangles are left as they are.
 //!
 //! Host only (`sonomask mask`, `predict --mask-priors`); the cart runs the
 //! fit alone.

@@ -237,8 +237,8 @@ pub struct PredictOptions {
     pub maps: Option<PathBuf>,
     /// What `sonomask mask` adds to the network on the host: each clip's
     /// motion map fused into its map before the fit ([`fuse_motion`], clips
-    /// of three or more frames) and a single fitted rectangle widened to the
-    /// image's side edges ([`crate::edge_snap`]). Off here by default:
+    /// of three or more frames) and a single fitted rectangle snapped to the
+    /// image's own edges ([`crate::edge_snap`]). Off here by default:
     /// experiments score the network and the fit.
     pub mask_priors: bool,
 }
@@ -254,7 +254,7 @@ impl Default for PredictOptions {
 }
 
 /// [`PredictOptions::mask_priors`] for a clip of a dataset (reads every
-/// frame): the motion map fused into `map`, then the fit, the side snap and
+/// frame): the motion map fused into `map`, then the fit, the rectangle snap and
 /// the keep mask, as `sonomask mask` decides a clip.
 fn mask_with_priors(
     data: &Dataset,
