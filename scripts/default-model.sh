@@ -23,14 +23,9 @@ if [ "${1:-}" = "--cart" ]; then
     shift
 fi
 work="${1:-target/$name-model}"
-# SONOMASK_BIN: use this binary instead of building one (e.g. a copy, when
-# several checkouts share one target directory and its release/sonomask).
-if [ -n "${SONOMASK_BIN:-}" ]; then
-    S="$(realpath "$SONOMASK_BIN")"
-else
-    cargo build --release -q -p sonomask
-    S="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/sonomask"
-fi
+# shellcheck source=scripts/sonomask-bin.sh
+source scripts/sonomask-bin.sh
+S="$(sonomask_bin)"
 root="$PWD"
 rm -rf "$work" && mkdir -p "$work"
 cd "$work"

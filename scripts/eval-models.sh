@@ -9,13 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${1:-target/eval-models}"
-# SONOMASK_BIN: use this binary instead of building one.
-if [ -n "${SONOMASK_BIN:-}" ]; then
-    S="$(realpath "$SONOMASK_BIN")"
-else
-    cargo build --release -q -p sonomask
-    S="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/sonomask"
-fi
+# shellcheck source=scripts/sonomask-bin.sh
+source scripts/sonomask-bin.sh
+S="$(sonomask_bin)"
 rm -rf "$work" && mkdir -p "$work"
 "$S" synth --out "$work/test" --clips 40 --seed 1001
 for blob in models/*.snmk; do

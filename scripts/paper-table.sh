@@ -26,12 +26,9 @@ fi
 runs="${1:-target/paper-runs}"
 keep=docs/experiments/paper/jobs
 out=docs/experiments/paper
-if [ -n "${SONOMASK_BIN:-}" ]; then
-    S="$(realpath "$SONOMASK_BIN")"
-else
-    cargo build --release -q -p sonomask
-    S="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/sonomask"
-fi
+# shellcheck source=scripts/sonomask-bin.sh
+source scripts/sonomask-bin.sh
+S="$(sonomask_bin)"
 mkdir -p "$runs/results" "$keep"
 # Finished jobs of earlier sessions (never overwrite a local result), and
 # the resolved configuration the report reads.

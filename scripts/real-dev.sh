@@ -26,14 +26,9 @@ if [ $# -gt 0 ] && [ "$1" != --eval ]; then
 fi
 ext="${SONOMASK_REALDATA:-../shared/realdata}"
 read -r -a mask_args <<< "${MASK_ARGS:-}"
-# SONOMASK_BIN: use this binary instead of building one (e.g. a copy, when
-# several checkouts share one target directory and its release/sonomask).
-if [ -n "${SONOMASK_BIN:-}" ]; then
-    S="$(realpath "$SONOMASK_BIN")"
-else
-    cargo build --release -q -p sonomask
-    S="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/sonomask"
-fi
+# shellcheck source=scripts/sonomask-bin.sh
+source scripts/sonomask-bin.sh
+S="$(sonomask_bin)"
 
 rm -rf "$out" && mkdir -p "$out/stage-all" "$out/stage-train"
 while IFS=$'\t' read -r clip scanner where sha _; do

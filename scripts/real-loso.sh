@@ -37,14 +37,9 @@ work="${1:-target/$name-model}"
 real=target/real-dev
 [ -d "$real/all" ] || { echo "run scripts/real-dev.sh first" >&2; exit 2; }
 [ -f "$work/pre.bpk" ] || { echo "$work/pre.bpk missing: run scripts/default-model.sh first" >&2; exit 2; }
-# SONOMASK_BIN: use this binary instead of building one (e.g. a copy, when
-# several checkouts share one target directory and its release/sonomask).
-if [ -n "${SONOMASK_BIN:-}" ]; then
-    S="$(realpath "$SONOMASK_BIN")"
-else
-    cargo build --release -q -p sonomask
-    S="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/sonomask"
-fi
+# shellcheck source=scripts/sonomask-bin.sh
+source scripts/sonomask-bin.sh
+S="$(sonomask_bin)"
 # The refinement arguments of scripts/default-model.sh, kept in one place.
 # shellcheck source=scripts/recipe.sh
 source scripts/recipe.sh

@@ -33,12 +33,9 @@ shift 4
 [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "N must be a positive integer, got '$n'" >&2; exit 2; }
 command -v sbatch >/dev/null || { echo "sbatch not found: no Slurm client here" >&2; exit 2; }
 
-if [ -n "${SONOMASK_BIN:-}" ]; then
-    bin="$(realpath "$SONOMASK_BIN")"
-else
-    cargo build -q -p sonomask
-    bin="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/sonomask"
-fi
+# shellcheck source=scripts/sonomask-bin.sh
+source scripts/sonomask-bin.sh
+bin="$(sonomask_bin debug)"
 mkdir -p "$runs"
 runs="$(realpath "$runs")"
 

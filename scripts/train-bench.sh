@@ -23,12 +23,9 @@ cd "$(dirname "$0")/.."
 : "${TORCH_PYTHON:?set TORCH_PYTHON to a python with torch, numpy and pillow}"
 work="${1:-target/train-bench}"
 epochs="${EPOCHS:-4}"
-if [ -n "${SONOMASK_BIN:-}" ]; then
-    S="$(realpath "$SONOMASK_BIN")"
-else
-    cargo build --release -q -p sonomask
-    S="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/sonomask"
-fi
+# shellcheck source=scripts/sonomask-bin.sh
+source scripts/sonomask-bin.sh
+S="$(sonomask_bin)"
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$work"
 pool="${POOL:-$work/pool}"
