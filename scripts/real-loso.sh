@@ -12,7 +12,8 @@
 # --rescore keeps each fold's trained blob (WORKDIR/loso/<scanner>/m.snmk)
 # and only masks and scores again: for changes after the network (map
 # fusion, fit, checks). MASK_ARGS adds arguments to `sonomask mask`
-# (e.g. MASK_ARGS=--no-motion-prior).
+# (e.g. MASK_ARGS=--no-motion-prior). REFINE_SEED=N refines with seed N
+# instead of the recipe's (see below).
 #
 # WORKDIR is a finished scripts/default-model.sh workdir (default
 # target/default-model, with --cart target/cart-model): its pool, hq, real
@@ -43,6 +44,12 @@ S="$(sonomask_bin)"
 # The refinement arguments of scripts/default-model.sh, kept in one place.
 # shellcheck source=scripts/recipe.sh
 source scripts/recipe.sh
+# REFINE_SEED=N refines every fold with another seed (a spread check: the
+# same recipe, another training run); its results belong in another
+# WORKDIR (symlink the first one's pool, hq, real and pre.bpk*).
+if [ -n "${REFINE_SEED:-}" ]; then
+    REFINE_ARGS=(--seed "$REFINE_SEED")
+fi
 
 mkdir -p "$work/loso"
 printf 'scanner\tclip\taccuracy\tdice\tphi_leak\tsignal_loss\n' > "$work/loso/loso.tsv"

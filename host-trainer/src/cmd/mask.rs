@@ -14,7 +14,8 @@ use sonomask_mask::batch::{self, ModelSource, Outcome};
 /// join the averaged map; the shared geometry fit turns it into fans
 /// and rectangles (several for dual screens and M-mode/Doppler strips), a
 /// single rectangle is snapped to the image's own edges (out while the
-/// lines beyond carry speckle, in off a flat background), the DICOM
+/// lines beyond carry speckle, in off a flat background), a single fan's
+/// apex, edges and arc likewise (a fan over a rectangle joined first), the DICOM
 /// Sequence of Ultrasound Regions (0018,6011) clips, fills and
 /// cross-checks them, and every frame is masked outside them.
 ///
@@ -70,9 +71,10 @@ pub struct Args {
     /// out of the fit's input (the cart has no such prior).
     #[arg(long)]
     no_motion_prior: bool,
-    /// Keep a fitted rectangle's sides where the fit put them; by default a
-    /// single rectangle's sides move out while the lines beyond carry
-    /// speckle, and in off a flat background (the cart does not do this).
+    /// Keep the fitted regions where the fit put them; by default a single
+    /// rectangle's sides, or a single fan's apex, edges and far arc, move
+    /// out while the lines beyond carry speckle, and in off a flat
+    /// background (the cart does not do this).
     #[arg(long)]
     no_edge_snap: bool,
     /// Keep map pixels with at least this probability (the fit's input).

@@ -9,7 +9,7 @@
 use super::boundary::{BOTTOM, LEFT, RIGHT, TOP, extract_boundary};
 use super::fan::{FanInput, FrameInfo, finish_fan};
 use super::label::Component;
-use super::ransac::{Line, ransac_circle, ransac_line};
+use super::ransac::{Line, ransac_circle, ransac_line, symmetric_edges};
 use super::rect::fit_rect;
 use super::rng::{GOLDEN, Rng};
 use super::score::{MemberCounts, iou};
@@ -21,6 +21,11 @@ use crate::geometry::{Fan, MAX_EDGE_ANGLE, Rect, Region};
 const VERTICAL_SIDE: f32 = 0.05;
 /// IoU a fan cut at a vertical side must gain over the other candidates.
 const CUT_FAN_MARGIN: f32 = 0.01;
+/// IoU a fan symmetric about the vertical may lose to the best free fan
+/// and still win ([`FitOptions::symmetric_fans`]): a map pulled in at one
+/// dark edge tilts the free fit, and that tilt buys it a little IoU
+/// against the very map that is wrong.
+const SYMMETRIC_FAN_MARGIN: f32 = 0.02;
 
 /// Fits the rectangle and fan candidates to component `c` and keeps the one
 /// that agrees best with it (IoU; the rectangle wins ties).
@@ -171,6 +176,63 @@ pub(super) fn fit_component(
             }
             let (l, r) = (hidden_edge(centre, false), hidden_edge(centre, true));
             consider(finish_fan(&input, &mut rng, centre, &l, &r));
+        }
+    }
+    // Scanners draw fans symmetric about the vertical. A map pulled in
+    // along one edge (a dark chamber or shadow there) tilts the free fit;
+    // the fan made of the wider free edge and its mirror image keeps the
+    // sector. Its axis is taken three ways, each biased by a different
+    // flaw of the map: least squares on both edges' samples (a dent), the
+    // far arc's centre (an arc the frame cuts) and the free fan's apex (a
+    // tilt); the one that agrees best with the map may lose a little to
+    // the free fan and still win.
+    if let (true, Some(l), Some(r), Some((bs, Region::Fan(free)))) =
+        (opts.symmetric_fans, left, right, best)
+    {
+        let axes = [
+            symmetric_edges(&l, &r, edges.left, edges.right, tol).map(|(apex, _)| apex.0),
+            ransac_circle(edges.arc, tol, &mut rng).map(|c| c.0),
+            Some(free.apex_x),
+        ];
+        let wider = if l.angle().abs() >= r.angle().abs() {
+            l
+        } else {
+            r
+        };
+        let mut sym: Option<(f32, Fan)> = None;
+        for (k, axis) in axes.iter().enumerate() {
+            let Some(axis) = *axis else { continue };
+            // Axes that agree give the same fan: one fit and score each.
+            if axes[..k].iter().flatten().any(|&a| (a - axis).abs() < 0.5) {
+                continue;
+            }
+            let Some((apex, half)) = wider.mirrored_apex(axis) else {
+                continue;
+            };
+            let (ls, rs) = (Line::at(apex, -half), Line::at(apex, half));
+            let Ok(mut f) = finish_fan(&input, &mut rng, apex, &ls, &rs) else {
+                continue;
+            };
+            if f.opening() < MIN_FAN_OPENING {
+                continue;
+            }
+            if exceeds(&f, &win) {
+                f.clip = Some(win);
+            }
+            // A free fan cut at a vertical side keeps that cut.
+            if free.clip.is_some_and(|c| c != win) {
+                f.clip = free.clip;
+            }
+            // Only a score that could still be kept is worth scanning to
+            // the end (see `iou`).
+            let floor = sym.map_or(bs - SYMMETRIC_FAN_MARGIN, |(ss, _)| ss);
+            let s = score(&Region::Fan(f), &|bound| bound > floor);
+            if s >= bs - SYMMETRIC_FAN_MARGIN && sym.is_none_or(|(ss, _)| s > ss) {
+                sym = Some((s, f));
+            }
+        }
+        if let Some((s, f)) = sym {
+            best = Some((s.max(bs), Region::Fan(f)));
         }
     }
     match best {

@@ -134,6 +134,12 @@ pub struct FitOptions {
     /// cart); the weak labelers turn it off, so their labels, and the
     /// shipped models trained on them, stay what they were before it.
     pub trapezoid_rects: bool,
+    /// Prefer a fan symmetric about the vertical (both edges mirrored,
+    /// fitted together) to the free two-line fan when it scores within
+    /// `candidates::SYMMETRIC_FAN_MARGIN` of it; see
+    /// `ransac::symmetric_edges`. On for network maps (host and cart); the
+    /// weak labelers turn it off, as they do `trapezoid_rects`.
+    pub symmetric_fans: bool,
 }
 
 impl FitOptions {
@@ -148,6 +154,7 @@ impl FitOptions {
             min_area_frac: 0.02,
             seed: 0,
             trapezoid_rects: true,
+            symmetric_fans: true,
         }
     }
 

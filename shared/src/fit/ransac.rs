@@ -79,6 +79,19 @@ impl Line {
         self.angle().abs() <= MAX_EDGE_ANGLE
     }
 
+    /// Where this edge line crosses the vertical `x = axis`, and its angle
+    /// from the vertical: the apex and half-opening of the fan made of this
+    /// edge and its mirror image about the axis. `None` for a line too
+    /// close to vertical to cross it usefully.
+    pub(super) fn mirrored_apex(&self, axis: f32) -> Option<((f32, f32), f32)> {
+        if !(self.dx.abs() > 1e-3) {
+            return None;
+        }
+        let y = self.cy + (axis - self.cx) * self.dy / self.dx;
+        let half = self.angle().abs();
+        (y.is_finite() && y.abs() < MAX_APEX_COORD).then_some(((axis, y), half))
+    }
+
     pub(super) fn intersect(&self, o: &Line) -> Option<(f32, f32)> {
         let cross = self.dx * o.dy - self.dy * o.dx;
         if !(cross.abs() > 1e-6) {
@@ -294,4 +307,52 @@ fn total_least_squares(pts: &[(f32, f32)], keep: impl Fn((f32, f32)) -> bool) ->
     }
     let theta = 0.5 * libm::atan2f(2.0 * xy, xx - yy);
     Line::new(mx, my, libm::cosf(theta), libm::sinf(theta))
+}
+
+/// The pair of fan edges mirror-symmetric about a vertical axis that fits
+/// the inliers of `left` and `right` best (least squares on `x`): every
+/// scanner draws its sector symmetric about the vertical, while a map's
+/// edge is often pulled in on one side only (a dark chamber or shadow at
+/// the edge), which tilts a free two-line fit. Returns the apex and the
+/// half-opening angle, or `None` when either side has fewer than two
+/// inliers or the edges would not open downwards.
+///
+/// Model: left edge `x = a − t·y`, right edge `x = b + t·y`; with each
+/// side's samples centred, `t = (Sxy_R − Sxy_L) / (Syy_L + Syy_R)`.
+pub(super) fn symmetric_edges(
+    left: &Line,
+    right: &Line,
+    left_pts: &[(f32, f32)],
+    right_pts: &[(f32, f32)],
+    tol: f32,
+) -> Option<((f32, f32), f32)> {
+    // Means, then centred sums: the coordinates reach a few thousand.
+    let stats = |l: &Line, pts: &[(f32, f32)]| {
+        let inl = || pts.iter().filter(|&&p| l.dist(p).abs() <= tol);
+        let n = inl().count();
+        if n < 2 {
+            return None;
+        }
+        let (sx, sy) = inl().fold((0.0f32, 0.0f32), |(a, b), p| (a + p.0, b + p.1));
+        let (mx, my) = (sx / n as f32, sy / n as f32);
+        let (sxy, syy) = inl().fold((0.0f32, 0.0f32), |(a, b), p| {
+            let (dx, dy) = (p.0 - mx, p.1 - my);
+            (a + dx * dy, b + dy * dy)
+        });
+        Some((mx, my, sxy, syy))
+    };
+    let (lmx, lmy, lxy, lyy) = stats(left, left_pts)?;
+    let (rmx, rmy, rxy, ryy) = stats(right, right_pts)?;
+    let t = (rxy - lxy) / (lyy + ryy);
+    // Half-openings from MIN_FAN_OPENING / 2 up to the steepest edge.
+    if !(t > 0.1 && t < libm::tanf(MAX_EDGE_ANGLE)) {
+        return None;
+    }
+    let a = lmx + t * lmy;
+    let b = rmx - t * rmy;
+    let apex = ((a + b) / 2.0, (a - b) / (2.0 * t));
+    if !(apex.0.abs() < MAX_APEX_COORD && apex.1.abs() < MAX_APEX_COORD) {
+        return None;
+    }
+    Some((apex, libm::atanf(t)))
 }

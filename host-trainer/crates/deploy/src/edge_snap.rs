@@ -29,8 +29,9 @@
 //! layers change brightness from row to row. A side moves in only off a
 //! background (a flat line, perhaps crossed by a stroke, which no scan
 //! line is: a box the fit took from a trapezoid can overshoot onto it), by
-//! at most a quarter of the extent. Fans, several regions and flat
-//! (untextured) rectangles are left as they are.
+//! at most a quarter of the extent. Several regions and flat (untextured)
+//! rectangles are left as they are; a single fan goes to
+//! [`crate::fan_snap`], which does the same for its apex, edges and arc.
 //!
 //! Host only (`sonomask mask`, `predict --mask-priors`); the cart runs the
 //! fit alone.
@@ -67,7 +68,7 @@ impl Default for SnapParams {
 
 /// Interquartile mean of the absolute differences between neighbours in
 /// `values` (see the module doc); 0 for fewer than two values.
-fn texture(values: impl Iterator<Item = u8>) -> f32 {
+pub(crate) fn texture(values: impl Iterator<Item = u8>) -> f32 {
     let mut hist = [0u32; 256];
     let mut prev: Option<u8> = None;
     let mut n = 0u32;
@@ -97,6 +98,23 @@ fn texture(values: impl Iterator<Item = u8>) -> f32 {
     sum as f32 / (hi - lo).max(1) as f32
 }
 
+/// Whether `values` are background: under 5 % of neighbouring pairs differ
+/// at all (a flat value, perhaps crossed by a button's border or a
+/// stroke). Speckle changes almost everywhere, even in a dark scan, where
+/// it changes by a level or two. `None` for fewer than 8 values: too few to
+/// tell.
+pub(crate) fn background(values: impl Iterator<Item = u8>) -> Option<bool> {
+    let (mut n, mut changes, mut prev) = (0u32, 0u32, None);
+    for v in values {
+        if let Some(p) = prev {
+            n += 1;
+            changes += u32::from(v != p);
+        }
+        prev = Some(v);
+    }
+    (n >= 7).then_some(changes * 20 < n)
+}
+
 /// Statistics of the lines of `frame` across a rectangle's extent: columns
 /// over rows `a..b`, or rows over columns `a..b`.
 struct Lines<'a> {
@@ -123,17 +141,7 @@ impl Lines<'_> {
     /// stroke). Speckle changes almost everywhere, even in a dark scan,
     /// where it changes by a level or two.
     fn background(&self, k: u32) -> bool {
-        let mut it = self.pixels(k);
-        let Some(mut prev) = it.next() else {
-            return true;
-        };
-        let (mut n, mut changes) = (0u32, 0u32);
-        for v in it {
-            n += 1;
-            changes += u32::from(v != prev);
-            prev = v;
-        }
-        changes * 20 < n.max(1)
+        background(self.pixels(k)).unwrap_or(true)
     }
 
     fn mean(&self, k: u32) -> f32 {
@@ -156,12 +164,20 @@ impl Lines<'_> {
 /// one) as one rectangle over their common rows: the fit's split step cuts
 /// a linear image whose map is uneven into two "panes" with different tops,
 /// one of which then runs into the header text above.
+///
+/// One of the two may be a narrow fan cut at the seam whose apex lies far
+/// above it ([`wedge_box`]): such a "fan" is one piece of a linear image,
+/// and stands for its box.
 pub fn merge_seam_pair(regions: &Regions) -> Option<Regions> {
     let mut it = regions.iter();
-    let (Some(Region::Rect(a)), Some(Region::Rect(b)), None) = (it.next(), it.next(), it.next())
-    else {
+    let (Some(a), Some(b), None) = (it.next(), it.next(), it.next()) else {
         return None;
     };
+    let pane = |r: &Region| match r {
+        Region::Rect(r) => Some(*r),
+        Region::Fan(f) => wedge_box(f),
+    };
+    let (a, b) = (&pane(a)?, &pane(b)?);
     let (l, r) = if a.x0 <= b.x0 { (a, b) } else { (b, a) };
     // Written so that NaN coordinates fail both checks.
     let on_seam = (l.x1 - r.x0).abs() <= 2.0;
@@ -180,17 +196,52 @@ pub fn merge_seam_pair(regions: &Regions) -> Option<Regions> {
 }
 
 /// What `sonomask mask` does after the fit (and `predict --mask-priors`
-/// with it): [`merge_seam_pair`], then [`snap_rect_sides`] with the default
-/// parameters on `frame` (luma, full resolution); `None` when neither
-/// changed anything.
+/// with it): [`merge_seam_pair`] or
+/// [`merge_fan_and_rect`](crate::fan_snap::merge_fan_and_rect), then
+/// [`snap_rect_sides`] or [`snap_fan`](crate::fan_snap::snap_fan) with the
+/// default parameters on `frame` (luma, full resolution); `None` when
+/// nothing changed.
 pub fn refine(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
-    let merged = merge_seam_pair(regions);
+    let merged = merge_seam_pair(regions).or_else(|| crate::fan_snap::merge_fan_and_rect(regions));
     let one = merged.as_ref().unwrap_or(regions);
-    snap_rect_sides(one, frame, &SnapParams::default()).or(merged)
+    let params = SnapParams::default();
+    snap_rect_sides(one, frame, &params)
+        .or_else(|| crate::fan_snap::snap_fan(one, frame, &params))
+        .or(merged)
 }
 
 /// See [`merge_seam_pair`].
 pub const SEAM_OVERLAP: f32 = 0.6;
+
+/// The box of a fan that is a piece of a linear image rather than a scan
+/// fan: cut by a clip (the seam), opening under [`WEDGE_OPENING`] and with
+/// its apex more than [`WEDGE_APEX`] of its height above its top. The
+/// shared fit reads such a fan with an edge on each side of its apex as a
+/// rectangle already; a piece with both edges on one side (a slanted wedge)
+/// it keeps, since alone it may be a phased fan cut by the frame.
+pub fn wedge_box(f: &sonomask_core::Fan) -> Option<Rect> {
+    let clip = f.clip?;
+    let top = f.flat_top.unwrap_or(f.apex_y + f.r_inner).max(clip.y0);
+    let bottom = (f.apex_y + f.r_outer * f.angle_left.cos().max(f.angle_right.cos())).min(clip.y1);
+    let height = bottom - top;
+    let wedge = f.opening() < WEDGE_OPENING && height > 0.0 && top - f.apex_y > WEDGE_APEX * height;
+    if !wedge {
+        return None;
+    }
+    let x = |y: f32, a: f32| f.apex_x + (y - f.apex_y) * a.tan();
+    let x0 = x(top, f.angle_left)
+        .min(x(bottom, f.angle_left))
+        .max(clip.x0);
+    let x1 = x(top, f.angle_right)
+        .max(x(bottom, f.angle_right))
+        .min(clip.x1);
+    (x1 > x0).then(|| Rect::new(x0, top, x1, bottom))
+}
+
+/// See [`wedge_box`]: the narrowest curvilinear probes open about 0.7 rad.
+pub const WEDGE_OPENING: f32 = 0.6;
+/// See [`wedge_box`]: a phased fan's apex lies just above its top.
+pub const WEDGE_APEX: f32 = 1.0;
 
 /// `regions` with its single rectangle's sides moved out to the image's
 /// edges in `frame` (luma, full resolution): left and right first, then top
@@ -310,11 +361,11 @@ fn grow_pair(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Seeded speckle: uniform integers in `-amp..=amp` (xorshift64).
-    fn speckle(seed: u64, amp: u64) -> impl FnMut() -> i32 {
+    pub(crate) fn speckle(seed: u64, amp: u64) -> impl FnMut() -> i32 {
         let mut state = seed;
         move || {
             state ^= state << 13;
@@ -423,6 +474,37 @@ mod tests {
             .unwrap();
         let r = rect(&merge_seam_pair(&cut).unwrap());
         assert_eq!(r, Rect::new(90.0, 108.0, 527.0, 334.0));
+    }
+
+    #[test]
+    fn a_slanted_wedge_at_a_seam_is_a_pane_of_the_image() {
+        // A cart map of a linear screenshot: the left part fitted as a
+        // wedge with its apex far above, cut at the seam of the right part.
+        let wedge = sonomask_core::Fan {
+            apex_x: 92.1,
+            apex_y: -557.4,
+            angle_left: 0.0205,
+            angle_right: 0.583,
+            r_inner: 0.0,
+            r_outer: 1277.9,
+            flat_top: Some(170.7),
+            clip: Some(Rect::new(0.0, 0.0, 553.8, 951.0)),
+        };
+        let mut cut = Regions::one(Region::Fan(wedge));
+        cut.push(Region::Rect(Rect::new(553.8, 181.1, 708.2, 674.7)))
+            .unwrap();
+        let r = rect(&merge_seam_pair(&cut).unwrap());
+        assert!((r.x0 - 107.0).abs() < 1.0 && r.x1 == 708.2, "{r:?}");
+        assert!(r.y0 == 181.1 && r.y1 == 674.7, "{r:?}");
+        // The same wedge with its apex just above it is a cut phased fan.
+        let mut near = Regions::one(Region::Fan(sonomask_core::Fan {
+            apex_y: 120.0,
+            r_outer: 600.0,
+            ..wedge
+        }));
+        near.push(Region::Rect(Rect::new(553.8, 181.1, 708.2, 674.7)))
+            .unwrap();
+        assert!(merge_seam_pair(&near).is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use sonomask_data::dataset::DatasetError;
 
 pub mod blob_inference;
 pub mod edge_snap;
+pub mod fan_snap;
 pub mod maps;
 pub mod model_file;
 

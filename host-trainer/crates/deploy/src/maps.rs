@@ -237,8 +237,9 @@ pub struct PredictOptions {
     pub maps: Option<PathBuf>,
     /// What `sonomask mask` adds to the network on the host: each clip's
     /// motion map fused into its map before the fit ([`fuse_motion`], clips
-    /// of three or more frames) and a single fitted rectangle snapped to the
-    /// image's own edges ([`crate::edge_snap`]). Off here by default:
+    /// of three or more frames) and a single fitted rectangle or fan snapped
+    /// to the image's own edges ([`crate::edge_snap`],
+    /// [`crate::fan_snap`]). Off here by default:
     /// experiments score the network and the fit.
     pub mask_priors: bool,
 }

@@ -12,7 +12,8 @@
 //!    anatomy that the network reads as background stays inside;
 //! 3. scan regions from the shared geometry fit
 //!    ([`inference::regions_from_map`], the same fit as `predict`); a
-//!    single rectangle snapped to the image's own edges ([`edge_snap`]);
+//!    single rectangle or fan snapped to the image's own edges
+//!    ([`edge_snap`], [`sonomask_deploy::fan_snap`]);
 //! 4. the DICOM Sequence of Ultrasound Regions as a prior and cross-check
 //!    ([`us_regions`]);
 //! 5. plausibility ([`plausibility`]); an implausible clip fails closed:
@@ -77,9 +78,10 @@ pub struct Masker<'m> {
     /// or more frames) into the network's map before the fit
     /// ([`inference::fuse_motion`]): dark anatomy that moves stays inside.
     pub motion_prior: bool,
-    /// Snap a single fitted rectangle to the image's own edges
-    /// ([`edge_snap`]): a linear image whose far side or top the map missed
-    /// stays whole.
+    /// Snap a single fitted rectangle or fan to the image's own edges
+    /// ([`edge_snap`], [`sonomask_deploy::fan_snap`]): a linear image whose
+    /// far side or top the map missed, or a fan whose apex, dark edge or
+    /// far arc it missed, stays whole.
     pub edge_snap: bool,
 }
 

@@ -292,6 +292,8 @@ pub fn regions(frames: &[GrayImage], params: &Params) -> Option<sonomask_core::R
         // 0.9848 leaving one scanner out (one run: the spread between
         // training runs, not the labels' quality).
         trapezoid_rects: false,
+        // Likewise without the symmetric fan preference.
+        symmetric_fans: false,
     };
     super::fit_regions(&map, mw, mh, &opts).ok()
 }
