@@ -14,7 +14,7 @@ use sonomask_mask::batch::{self, ModelSource, Outcome};
 /// join the averaged map; the shared geometry fit turns it into fans
 /// and rectangles (several for dual screens and M-mode/Doppler strips), a
 /// single rectangle is snapped to the image's own edges (out while the
-/// lines beyond carry speckle, in off a flat background), a single fan's
+/// lines beyond carry speckle, in off a flat background or header text), a single fan's
 /// apex, edges and arc likewise (a fan over a rectangle joined first), the DICOM
 /// Sequence of Ultrasound Regions (0018,6011) clips, fills and
 /// cross-checks them, and every frame is masked outside them.

@@ -28,8 +28,11 @@
 //! box's frame) does not; top and bottom have no step rule, since tissue
 //! layers change brightness from row to row. A side moves in only off a
 //! background (a flat line, perhaps crossed by a stroke, which no scan
-//! line is: a box the fit took from a trapezoid can overshoot onto it), by
-//! at most a quarter of the extent. Several regions and flat (untextured)
+//! line is: a box the fit took from a trapezoid can overshoot onto it), or
+//! for the top and bottom off a text row over a panel (under
+//! [`SnapParams::text_row_changes`] of the median row's changing pairs: a
+//! header the map joined to the image), by at most a quarter of the
+//! extent. Several regions and flat (untextured)
 //! rectangles are left as they are; a single fan goes to
 //! [`crate::fan_snap`], which does the same for its apex, edges and arc.
 //!
@@ -53,6 +56,10 @@ pub struct SnapParams {
     /// Rectangles whose median line texture is under this (luma levels)
     /// are flat: nothing to compare with, left as they are.
     pub min_texture: f32,
+    /// A top or bottom row in which fewer neighbouring pairs differ than
+    /// this fraction of the rectangle's median row is a text row over a
+    /// panel, not scan: the side moves in off it.
+    pub text_row_changes: f32,
 }
 
 impl Default for SnapParams {
@@ -62,6 +69,7 @@ impl Default for SnapParams {
             step_ratio: 0.5,
             patience: 2,
             min_texture: 0.25,
+            text_row_changes: 0.55,
         }
     }
 }
@@ -104,6 +112,12 @@ pub(crate) fn texture(values: impl Iterator<Item = u8>) -> f32 {
 /// it changes by a level or two. `None` for fewer than 8 values: too few to
 /// tell.
 pub(crate) fn background(values: impl Iterator<Item = u8>) -> Option<bool> {
+    change_fraction(values).map(|f| f < 0.05)
+}
+
+/// The fraction of neighbouring pairs in `values` that differ at all;
+/// `None` for fewer than 8 values.
+fn change_fraction(values: impl Iterator<Item = u8>) -> Option<f32> {
     let (mut n, mut changes, mut prev) = (0u32, 0u32, None);
     for v in values {
         if let Some(p) = prev {
@@ -112,7 +126,32 @@ pub(crate) fn background(values: impl Iterator<Item = u8>) -> Option<bool> {
         }
         prev = Some(v);
     }
-    (n >= 7).then_some(changes * 20 < n)
+    (n >= 7).then(|| changes as f32 / n as f32)
+}
+
+/// How far above the frame's noise floor ([`noise_floor`]) a line must be
+/// textured to count as scan, for the rectangle and the fan snaps.
+pub(crate) const NOISE_MARGIN: f32 = 3.0;
+
+/// The frame's own noise: the 10th percentile of the texture of 32-pixel
+/// row windows on every 8th row. A clean frame's flat background and
+/// panels score 0; a screen recording's or a camera's noise lifts every
+/// flat window, and a snap that took that for speckle would grow over the
+/// whole frame. A frame that is nearly all scan has a high floor and the
+/// snaps stay put: the safe side.
+pub(crate) fn noise_floor(frame: &GrayImage) -> f32 {
+    const WINDOW: u32 = 32;
+    let (w, h) = frame.dimensions();
+    let mut t: Vec<f32> = (0..h / 8)
+        .flat_map(|r| (0..w / WINDOW).map(move |c| (c * WINDOW, r * 8 + 4)))
+        .filter(|&(_, y)| y < h)
+        .map(|(x0, y)| texture((x0..x0 + WINDOW).map(|x| frame.get_pixel(x, y)[0])))
+        .collect();
+    if t.is_empty() {
+        return 0.0;
+    }
+    t.sort_by(f32::total_cmp);
+    t[t.len() / 10]
 }
 
 /// Statistics of the lines of `frame` across a rectangle's extent: columns
@@ -142,6 +181,10 @@ impl Lines<'_> {
     /// where it changes by a level or two.
     fn background(&self, k: u32) -> bool {
         background(self.pixels(k)).unwrap_or(true)
+    }
+
+    fn changes(&self, k: u32) -> f32 {
+        change_fraction(self.pixels(k)).unwrap_or(0.0)
     }
 
     fn mean(&self, k: u32) -> f32 {
@@ -272,14 +315,15 @@ pub fn snap_rect_sides(
         a: y0,
         b: y1,
     };
-    let (left, right) = grow_pair(&columns, x0, x1, params, true)?;
+    let floor = NOISE_MARGIN * noise_floor(frame);
+    let (left, right) = grow_pair(&columns, x0, x1, params, true, floor)?;
     let rows = Lines {
         frame,
         columns: false,
         a: left,
         b: right,
     };
-    let (top, bottom) = grow_pair(&rows, y0, y1, params, false).unwrap_or((y0, y1));
+    let (top, bottom) = grow_pair(&rows, y0, y1, params, false, floor).unwrap_or((y0, y1));
     if (left, right, top, bottom) == (x0, x1, y0, y1) {
         return None;
     }
@@ -303,6 +347,7 @@ fn grow_pair(
     hi: u32,
     params: &SnapParams,
     steps: bool,
+    floor: f32,
 ) -> Option<(u32, u32)> {
     let mut inside: Vec<f32> = (lo..hi).map(|k| lines.texture(k)).collect();
     inside.sort_by(f32::total_cmp);
@@ -310,7 +355,7 @@ fn grow_pair(
     if median.is_nan() || median < params.min_texture {
         return None;
     }
-    let threshold = params.texture_frac * median;
+    let threshold = (params.texture_frac * median).max(floor);
     let n = lines.count();
     // Moves the end at line `edge` (inclusive) by `step` (±1) while the
     // lines beyond look like more of the same scan.
@@ -347,12 +392,23 @@ fn grow_pair(
     // A box taken from a trapezoid can overshoot onto the background: a
     // background outer line moves in first (at most a quarter of the
     // extent on each end).
+    // Rows (`!steps`) also move in off a text row over a panel (a header
+    // the map joined to the image): its strokes change a minority of the
+    // row, speckle nearly all of it.
+    let text_row = if steps {
+        None
+    } else {
+        let mut c: Vec<f32> = (lo..hi).map(|k| lines.changes(k)).collect();
+        c.sort_by(f32::total_cmp);
+        Some(params.text_row_changes * c[c.len() / 2])
+    };
+    let off = |k: u32| lines.background(k) || text_row.is_some_and(|t| lines.changes(k) < t);
     let (mut a, mut b) = (lo, hi);
     let limit = (hi - lo) / 4;
-    while a < lo + limit && lines.background(a) {
+    while a < lo + limit && off(a) {
         a += 1;
     }
-    while b > hi - limit && lines.background(b - 1) {
+    while b > hi - limit && off(b - 1) {
         b -= 1;
     }
     let a = if a == lo { grow(lo, -1) } else { a };
@@ -407,6 +463,35 @@ pub(crate) mod tests {
         assert_eq!((r.x0, r.x1), (40.0, 160.0), "{r:?}");
         // Top and bottom reach the scan's first and last rows.
         assert_eq!((r.y0, r.y1), (10.0, 90.0), "{r:?}");
+    }
+
+    /// A header of text rows over a flat panel, rows 2..10 of `frame()`:
+    /// every other row carries strokes (4 bright pixels in 10, about a
+    /// third of the pairs changing), as a line of small text does.
+    fn with_header() -> GrayImage {
+        let mut f = frame();
+        for y in 2..10 {
+            for x in 40..160 {
+                if y % 2 == 0 && x % 10 < 4 {
+                    f.put_pixel(x, y, image::Luma([220]));
+                }
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn a_top_in_the_header_text_moves_down_to_the_scan() {
+        let fitted = Regions::one(Region::Rect(Rect::new(40.0, 3.0, 160.0, 90.0)));
+        let r = rect(&snap_rect_sides(&fitted, &with_header(), &SnapParams::default()).unwrap());
+        assert_eq!(r.y0, 10.0, "{r:?}");
+        // Without the text-row rule the strokes hold the top in the header.
+        let off = SnapParams {
+            text_row_changes: 0.0,
+            ..SnapParams::default()
+        };
+        let kept = snap_rect_sides(&fitted, &with_header(), &off).map(|r| rect(&r));
+        assert!(kept.is_none_or(|r| r.y0 < 10.0), "{kept:?}");
     }
 
     #[test]

@@ -31,7 +31,7 @@
 use image::GrayImage;
 use sonomask_core::{Fan, Region, Regions};
 
-use crate::edge_snap::{SnapParams, background, texture};
+use crate::edge_snap::{NOISE_MARGIN, SnapParams, background, noise_floor, texture};
 
 /// The most an edge turns, either way (radians, about 6°).
 pub const MAX_TURN: f32 = 0.1;
@@ -69,8 +69,12 @@ pub fn snap_fan(regions: &Regions, frame: &GrayImage, params: &SnapParams) -> Op
         return None;
     }
     // Dim speckle (a dark chamber against the edge, a weak far field)
-    // varies by a level or two, under a bright scan's fraction.
-    let threshold = (params.texture_frac * median).min(DIM_TEXTURE);
+    // varies by a level or two, under a bright scan's fraction; but a noisy
+    // background (a screen recording's compression noise) varies too, so
+    // what counts must stand clear of the frame's own noise outside the fan.
+    let threshold = (params.texture_frac * median)
+        .min(DIM_TEXTURE)
+        .max(NOISE_MARGIN * noise_floor(frame));
     let mut g = *f;
     raise_apex(&mut g, frame, threshold, params);
     turn_edges(&mut g, frame, threshold, params);

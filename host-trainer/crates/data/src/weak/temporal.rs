@@ -251,10 +251,13 @@ pub fn motion_map(frames: &[GrayImage], params: &Params) -> Option<MotionMap> {
     let ds = params.downsample.max(1) as usize;
     let cells = cell_maps(frames, ds);
     let (w, h) = (cells.w, cells.h);
+    let threshold = params
+        .motion_threshold
+        .max(MOTION_NOISE_MARGIN * motion_floor(&cells.motion));
     let mut map: Vec<u8> = cells
         .motion
         .iter()
-        .map(|&a| if a > params.motion_threshold { 255 } else { 0 })
+        .map(|&a| if a > threshold { 255 } else { 0 })
         .collect();
     let mut scratch = vec![0u8; map.len()];
     morph::close(&mut map, w, h, 1, &mut scratch).ok()?;
@@ -268,6 +271,24 @@ pub fn motion_map(frames: &[GrayImage], params: &Params) -> Option<MotionMap> {
         h,
         cell: ds as u32,
     })
+}
+
+/// How far above the clip's motion floor ([`motion_floor`]) a cell must
+/// move for [`motion_map`].
+const MOTION_NOISE_MARGIN: f32 = 3.0;
+
+/// The clip's own temporal noise: the 10th percentile of the cells' mean
+/// frame difference. A clean clip's static background and text score 0;
+/// sensor, capture or compression noise moves every cell by a level or
+/// two, and with the fixed threshold alone the whole frame, text included,
+/// would join the network's map.
+fn motion_floor(motion: &[f32]) -> f32 {
+    let mut m = motion.to_vec();
+    if m.is_empty() {
+        return 0.0;
+    }
+    m.sort_by(f32::total_cmp);
+    m[m.len() / 10]
 }
 
 /// The fitted scan regions behind [`label`]'s mask (what the drawing UI
@@ -396,6 +417,35 @@ mod tests {
         // Outside the scan nothing moves.
         assert_eq!(at(10, 60), 0);
         assert_eq!(at(150, 60), 0);
+    }
+
+    #[test]
+    fn noise_over_the_whole_clip_does_not_move_the_background() {
+        // The same clip with ±3 levels of fresh noise on every pixel of
+        // every frame, as a capture card or a screen recording adds: every
+        // cell's frame difference is about 2 levels, over the fixed
+        // threshold, and only the scan moves more.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let noisy: Vec<GrayImage> = clip(6)
+            .into_iter()
+            .map(|f| {
+                GrayImage::from_fn(f.width(), f.height(), |x, y| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let n = (state % 7) as i32 - 3;
+                    let v = i32::from(f.get_pixel(x, y)[0]) + n;
+                    image::Luma([v.clamp(0, 255) as u8])
+                })
+            })
+            .collect();
+        let m = motion_map(&noisy, &Params::default()).expect("a moving clip");
+        let at = |x: usize, y: usize| m.map[(y / 4) * m.w + x / 4];
+        assert_eq!(at(90, 40), 255);
+        assert_eq!(at(8, 4), 0);
+        assert_eq!(at(10, 60), 0);
+        assert_eq!(at(150, 60), 0);
+        assert_eq!(at(90, 130), 0);
     }
 
     #[test]
