@@ -29,10 +29,9 @@
 //! layers change brightness from row to row. A side moves in only off a
 //! background (a flat line, perhaps crossed by a stroke, which no scan
 //! line is: a box the fit took from a trapezoid can overshoot onto it), or
-//! for the top and bottom off a text row over a panel (under
-//! [`SnapParams::text_row_changes`] of the median row's changing pairs: a
-//! header the map joined to the image), by at most a quarter of the
-//! extent. Several regions and flat (untextured)
+//! off a text line over a panel (under [`SnapParams::text_line_changes`] of
+//! the median line's changing pairs: a header's rows or a ruler's column
+//! the map joined to the image), by at most a quarter of the extent. Several regions and flat (untextured)
 //! rectangles are left as they are; a single fan goes to
 //! [`crate::fan_snap`], which does the same for its apex, edges and arc.
 //!
@@ -56,10 +55,10 @@ pub struct SnapParams {
     /// Rectangles whose median line texture is under this (luma levels)
     /// are flat: nothing to compare with, left as they are.
     pub min_texture: f32,
-    /// A top or bottom row in which fewer neighbouring pairs differ than
-    /// this fraction of the rectangle's median row is a text row over a
-    /// panel, not scan: the side moves in off it.
-    pub text_row_changes: f32,
+    /// A line in which fewer neighbouring pairs differ than this fraction
+    /// of the rectangle's median line is a text line over a panel (a
+    /// header row, a ruler column), not scan: the side moves in off it.
+    pub text_line_changes: f32,
 }
 
 impl Default for SnapParams {
@@ -69,7 +68,7 @@ impl Default for SnapParams {
             step_ratio: 0.5,
             patience: 2,
             min_texture: 0.25,
-            text_row_changes: 0.55,
+            text_line_changes: 0.55,
         }
     }
 }
@@ -216,11 +215,21 @@ pub fn merge_seam_pair(regions: &Regions) -> Option<Regions> {
     let (Some(a), Some(b), None) = (it.next(), it.next(), it.next()) else {
         return None;
     };
-    let pane = |r: &Region| match r {
+    let joined = seam_join(&pane(a)?, &pane(b)?)?;
+    Some(Regions::one(Region::Rect(joined)))
+}
+
+/// A rectangle, or the box of a fan that is a piece of a linear image
+/// ([`wedge_box`]).
+fn pane(r: &Region) -> Option<Rect> {
+    match r {
         Region::Rect(r) => Some(*r),
         Region::Fan(f) => wedge_box(f),
-    };
-    let (a, b) = (&pane(a)?, &pane(b)?);
+    }
+}
+
+/// [`merge_seam_pair`] on two boxes.
+fn seam_join(a: &Rect, b: &Rect) -> Option<Rect> {
     let (l, r) = if a.x0 <= b.x0 { (a, b) } else { (b, a) };
     // Written so that NaN coordinates fail both checks.
     let on_seam = (l.x1 - r.x0).abs() <= 2.0;
@@ -230,22 +239,46 @@ pub fn merge_seam_pair(regions: &Regions) -> Option<Regions> {
     let (top, bottom) = (l.y0.max(r.y0), l.y1.min(r.y1));
     let shorter = (l.y1 - l.y0).min(r.y1 - r.y0);
     let shared_rows = bottom - top >= SEAM_OVERLAP * shorter;
-    if !shared_rows {
+    shared_rows.then(|| Rect::new(l.x0, top, r.x1, bottom))
+}
+
+/// Pieces of one linear image as one rectangle: while two of the regions
+/// (rectangles, or wedges that stand for their box) join at a seam
+/// ([`merge_seam_pair`]) or stacked ([`merge_stacked_pair`]), they become
+/// one; `None` unless that leaves a single rectangle from several pieces.
+/// A map whose dark near field and uneven brightness it left out cuts a
+/// linear image into a grid of such pieces; a DICOM clip whose declared
+/// image rectangle holds several fails closed.
+pub fn merge_pieces(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
+    let mut boxes: Vec<Rect> = regions.iter().map(pane).collect::<Option<_>>()?;
+    if boxes.len() < 2 {
         return None;
     }
-    Some(Regions::one(Region::Rect(Rect::new(
-        l.x0, top, r.x1, bottom,
-    ))))
+    'joined: while boxes.len() > 1 {
+        for i in 0..boxes.len() {
+            for j in i + 1..boxes.len() {
+                let (a, b) = (boxes[i], boxes[j]);
+                if let Some(r) = seam_join(&a, &b).or_else(|| stacked_join(&a, &b, frame)) {
+                    boxes[i] = r;
+                    boxes.remove(j);
+                    continue 'joined;
+                }
+            }
+        }
+        return None;
+    }
+    Some(Regions::one(Region::Rect(boxes[0])))
 }
 
 /// What `sonomask mask` does after the fit (and `predict --mask-priors`
-/// with it): [`merge_seam_pair`] or
+/// with it): [`merge_pieces`] or
 /// [`merge_fan_and_rect`](crate::fan_snap::merge_fan_and_rect), then
 /// [`snap_rect_sides`] or [`snap_fan`](crate::fan_snap::snap_fan) with the
 /// default parameters on `frame` (luma, full resolution); `None` when
 /// nothing changed.
 pub fn refine(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
-    let merged = merge_seam_pair(regions).or_else(|| crate::fan_snap::merge_fan_and_rect(regions));
+    let merged =
+        merge_pieces(regions, frame).or_else(|| crate::fan_snap::merge_fan_and_rect(regions));
     let one = merged.as_ref().unwrap_or(regions);
     let params = SnapParams::default();
     snap_rect_sides(one, frame, &params)
@@ -255,6 +288,59 @@ pub fn refine(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
 
 /// See [`merge_seam_pair`].
 pub const SEAM_OVERLAP: f32 = 0.6;
+
+/// Two rectangles one above the other over nearly the same columns (their
+/// overlap at least [`STACK_OVERLAP`] of the wider), the gap between them
+/// under half their joint height, both textured alike (the median row
+/// texture of each at least [`SnapParams::texture_frac`] of the other's),
+/// as one rectangle over their common columns: a linear image whose dark
+/// near field (under the bright skin layers) the map left out comes out as
+/// a thin band over the rest. A header of text over the image is not
+/// textured like it, and stays apart.
+pub fn merge_stacked_pair(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
+    let mut it = regions.iter();
+    let (Some(Region::Rect(a)), Some(Region::Rect(b)), None) = (it.next(), it.next(), it.next())
+    else {
+        return None;
+    };
+    stacked_join(a, b, frame).map(|r| Regions::one(Region::Rect(r)))
+}
+
+/// [`merge_stacked_pair`] on two boxes.
+fn stacked_join(a: &Rect, b: &Rect, frame: &GrayImage) -> Option<Rect> {
+    let (up, down) = if a.y0 <= b.y0 { (a, b) } else { (b, a) };
+    let (x0, x1) = (up.x0.max(down.x0), up.x1.min(down.x1));
+    let wider = (up.x1 - up.x0).max(down.x1 - down.x0);
+    let height = down.y1 - up.y0;
+    let stacked = x1 - x0 >= STACK_OVERLAP * wider
+        && down.y0 - up.y0 > 0.0
+        && down.y0 - up.y1 <= 0.5 * height;
+    if !stacked {
+        return None;
+    }
+    let (w, h) = frame.dimensions();
+    let px = |v: f32, max: u32| v.round().clamp(0.0, max as f32) as u32;
+    let rows = Lines {
+        frame,
+        columns: false,
+        a: px(x0, w),
+        b: px(x1, w),
+    };
+    let median = |r: &Rect| {
+        let mut t: Vec<f32> = (px(r.y0, h)..px(r.y1, h))
+            .map(|k| rows.texture(k))
+            .collect();
+        t.sort_by(f32::total_cmp);
+        t.get(t.len() / 2).copied()
+    };
+    let (tu, td) = (median(up)?, median(down)?);
+    let frac = SnapParams::default().texture_frac;
+    let alike = tu.min(td) >= frac * tu.max(td) && tu.min(td) > 0.0;
+    alike.then(|| Rect::new(x0, up.y0, x1, down.y1))
+}
+
+/// See [`merge_stacked_pair`].
+pub const STACK_OVERLAP: f32 = 0.85;
 
 /// The box of a fan that is a piece of a linear image rather than a scan
 /// fan: cut by a clip (the seam), opening under [`WEDGE_OPENING`] and with
@@ -392,17 +478,15 @@ fn grow_pair(
     // A box taken from a trapezoid can overshoot onto the background: a
     // background outer line moves in first (at most a quarter of the
     // extent on each end).
-    // Rows (`!steps`) also move in off a text row over a panel (a header
-    // the map joined to the image): its strokes change a minority of the
-    // row, speckle nearly all of it.
-    let text_row = if steps {
-        None
-    } else {
+    // A side also moves in off a text line over a panel (a header's rows or
+    // a ruler's column the map joined to the image): its strokes change a
+    // minority of the line, speckle nearly all of it.
+    let text_line = {
         let mut c: Vec<f32> = (lo..hi).map(|k| lines.changes(k)).collect();
         c.sort_by(f32::total_cmp);
-        Some(params.text_row_changes * c[c.len() / 2])
+        params.text_line_changes * c[c.len() / 2]
     };
-    let off = |k: u32| lines.background(k) || text_row.is_some_and(|t| lines.changes(k) < t);
+    let off = |k: u32| lines.background(k) || lines.changes(k) < text_line;
     let (mut a, mut b) = (lo, hi);
     let limit = (hi - lo) / 4;
     while a < lo + limit && off(a) {
@@ -487,11 +571,64 @@ pub(crate) mod tests {
         assert_eq!(r.y0, 10.0, "{r:?}");
         // Without the text-row rule the strokes hold the top in the header.
         let off = SnapParams {
-            text_row_changes: 0.0,
+            text_line_changes: 0.0,
             ..SnapParams::default()
         };
         let kept = snap_rect_sides(&fitted, &with_header(), &off).map(|r| rect(&r));
         assert!(kept.is_none_or(|r| r.y0 < 10.0), "{kept:?}");
+    }
+
+    #[test]
+    fn a_band_over_the_scan_and_the_rest_of_it_are_one_rectangle() {
+        let pair = |a: Rect, b: Rect| {
+            let mut r = Regions::one(Region::Rect(a));
+            r.push(Region::Rect(b)).unwrap();
+            r
+        };
+        // The map left out rows 25..45 of the scan (a dark near field).
+        let split = pair(
+            Rect::new(42.0, 45.0, 158.0, 90.0),
+            Rect::new(40.0, 10.0, 160.0, 25.0),
+        );
+        let r = rect(&merge_stacked_pair(&split, &frame()).unwrap());
+        assert_eq!(r, Rect::new(42.0, 10.0, 158.0, 90.0));
+        // A header of text over the scan is not textured like it.
+        let header = pair(
+            Rect::new(40.0, 2.0, 160.0, 9.0),
+            Rect::new(40.0, 10.0, 160.0, 90.0),
+        );
+        assert!(merge_stacked_pair(&header, &with_header()).is_none());
+        // Side by side, or over other columns, is not stacked.
+        let beside = pair(
+            Rect::new(40.0, 10.0, 100.0, 90.0),
+            Rect::new(100.0, 12.0, 160.0, 90.0),
+        );
+        assert!(merge_stacked_pair(&beside, &frame()).is_none());
+        let narrow = pair(
+            Rect::new(40.0, 10.0, 160.0, 25.0),
+            Rect::new(40.0, 45.0, 90.0, 90.0),
+        );
+        assert!(merge_stacked_pair(&narrow, &frame()).is_none());
+    }
+
+    #[test]
+    fn a_grid_of_pieces_is_one_rectangle_again() {
+        let mut grid = Regions::one(Region::Rect(Rect::new(40.0, 12.0, 100.0, 25.0)));
+        for r in [
+            Rect::new(120.0, 40.0, 160.0, 88.0),
+            Rect::new(100.0, 10.0, 160.0, 24.0),
+            Rect::new(40.0, 45.0, 120.0, 90.0),
+        ] {
+            grid.push(Region::Rect(r)).unwrap();
+        }
+        let r = rect(&merge_pieces(&grid, &frame()).unwrap());
+        assert_eq!(r, Rect::new(40.0, 12.0, 160.0, 88.0));
+        // Two panes apart stay two: nothing is merged.
+        let mut apart = Regions::one(Region::Rect(Rect::new(0.0, 10.0, 30.0, 90.0)));
+        apart
+            .push(Region::Rect(Rect::new(40.0, 10.0, 160.0, 90.0)))
+            .unwrap();
+        assert!(merge_pieces(&apart, &frame()).is_none());
     }
 
     #[test]
