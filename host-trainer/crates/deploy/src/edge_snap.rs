@@ -533,6 +533,13 @@ pub(crate) mod tests {
         })
     }
 
+    /// Two rectangles as one clip's regions.
+    fn pair(a: Rect, b: Rect) -> Regions {
+        let mut r = Regions::one(Region::Rect(a));
+        r.push(Region::Rect(b)).unwrap();
+        r
+    }
+
     fn rect(regions: &Regions) -> Rect {
         match regions.iter().next() {
             Some(Region::Rect(r)) => *r,
@@ -580,11 +587,6 @@ pub(crate) mod tests {
 
     #[test]
     fn a_band_over_the_scan_and_the_rest_of_it_are_one_rectangle() {
-        let pair = |a: Rect, b: Rect| {
-            let mut r = Regions::one(Region::Rect(a));
-            r.push(Region::Rect(b)).unwrap();
-            r
-        };
         // The map left out rows 25..45 of the scan (a dark near field).
         let split = pair(
             Rect::new(42.0, 45.0, 158.0, 90.0),
@@ -731,11 +733,6 @@ pub(crate) mod tests {
 
     #[test]
     fn panes_apart_stacked_or_of_other_shapes_are_not_merged() {
-        let pair = |a: Rect, b: Rect| {
-            let mut r = Regions::one(Region::Rect(a));
-            r.push(Region::Rect(b)).unwrap();
-            r
-        };
         // A gap between the panes.
         let apart = pair(
             Rect::new(0.0, 10.0, 100.0, 90.0),
