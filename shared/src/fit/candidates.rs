@@ -9,7 +9,7 @@
 use super::boundary::{BOTTOM, LEFT, RIGHT, TOP, extract_boundary};
 use super::fan::{FanInput, FrameInfo, finish_fan};
 use super::label::Component;
-use super::ransac::{Line, ransac_circle, ransac_line, symmetric_edges};
+use super::ransac::{Line, ransac_circle, ransac_line, symmetric_axis};
 use super::rect::fit_rect;
 use super::rng::{GOLDEN, Rng};
 use super::score::{MemberCounts, iou};
@@ -190,7 +190,7 @@ pub(super) fn fit_component(
         (opts.symmetric_fans, left, right, best)
     {
         let axes = [
-            symmetric_edges(&l, &r, edges.left, edges.right, tol).map(|(apex, _)| apex.0),
+            symmetric_axis(&l, &r, edges.left, edges.right, tol),
             ransac_circle(edges.arc, tol, &mut rng).map(|c| c.0),
             Some(free.apex_x),
         ];

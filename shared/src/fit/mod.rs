@@ -137,7 +137,7 @@ pub struct FitOptions {
     /// Prefer a fan symmetric about the vertical (both edges mirrored,
     /// fitted together) to the free two-line fan when it scores within
     /// `candidates::SYMMETRIC_FAN_MARGIN` of it; see
-    /// `ransac::symmetric_edges`. On for network maps (host and cart); the
+    /// `ransac::symmetric_axis`. On for network maps (host and cart); the
     /// weak labelers turn it off, as they do `trapezoid_rects`.
     pub symmetric_fans: bool,
 }

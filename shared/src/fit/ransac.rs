@@ -309,23 +309,22 @@ fn total_least_squares(pts: &[(f32, f32)], keep: impl Fn((f32, f32)) -> bool) ->
     Line::new(mx, my, libm::cosf(theta), libm::sinf(theta))
 }
 
-/// The pair of fan edges mirror-symmetric about a vertical axis that fits
-/// the inliers of `left` and `right` best (least squares on `x`): every
-/// scanner draws its sector symmetric about the vertical, while a map's
-/// edge is often pulled in on one side only (a dark chamber or shadow at
-/// the edge), which tilts a free two-line fit. Returns the apex and the
-/// half-opening angle, or `None` when either side has fewer than two
-/// inliers or the edges would not open downwards.
+/// The vertical axis (its `x`) of the pair of mirror-symmetric fan edges
+/// that fits the inliers of `left` and `right` best (least squares on
+/// `x`): every scanner draws its sector symmetric about the vertical, while
+/// a map's edge is often pulled in on one side only (a dark chamber or
+/// shadow at the edge), which tilts a free two-line fit. `None` when either
+/// side has fewer than two inliers or the edges would not open downwards.
 ///
 /// Model: left edge `x = a − t·y`, right edge `x = b + t·y`; with each
 /// side's samples centred, `t = (Sxy_R − Sxy_L) / (Syy_L + Syy_R)`.
-pub(super) fn symmetric_edges(
+pub(super) fn symmetric_axis(
     left: &Line,
     right: &Line,
     left_pts: &[(f32, f32)],
     right_pts: &[(f32, f32)],
     tol: f32,
-) -> Option<((f32, f32), f32)> {
+) -> Option<f32> {
     // Means, then centred sums: the coordinates reach a few thousand.
     let stats = |l: &Line, pts: &[(f32, f32)]| {
         let inl = || pts.iter().filter(|&&p| l.dist(p).abs() <= tol);
@@ -350,9 +349,7 @@ pub(super) fn symmetric_edges(
     }
     let a = lmx + t * lmy;
     let b = rmx - t * rmy;
+    // The apex: on the axis, where the two edges meet.
     let apex = ((a + b) / 2.0, (a - b) / (2.0 * t));
-    if !(apex.0.abs() < MAX_APEX_COORD && apex.1.abs() < MAX_APEX_COORD) {
-        return None;
-    }
-    Some((apex, libm::atanf(t)))
+    (apex.0.abs() < MAX_APEX_COORD && apex.1.abs() < MAX_APEX_COORD).then_some(apex.0)
 }

@@ -1,5 +1,5 @@
 //! Growing a fitted scan rectangle to the image's own edges, and joining a
-//! linear image the fit cut in two ([`merge_seam_pair`]).
+//! linear image the fit cut in pieces ([`merge_pieces`]).
 //!
 //! The network reads brightness from a thumbnail: a linear image whose far
 //! side is darker (lower gain, a dark structure, an app's screenshot of a
@@ -141,16 +141,19 @@ pub(crate) const NOISE_MARGIN: f32 = 3.0;
 pub(crate) fn noise_floor(frame: &GrayImage) -> f32 {
     const WINDOW: u32 = 32;
     let (w, h) = frame.dimensions();
-    let mut t: Vec<f32> = (0..h / 8)
+    let t: Vec<f32> = (0..h / 8)
         .flat_map(|r| (0..w / WINDOW).map(move |c| (c * WINDOW, r * 8 + 4)))
         .filter(|&(_, y)| y < h)
         .map(|(x0, y)| texture((x0..x0 + WINDOW).map(|x| frame.get_pixel(x, y)[0])))
         .collect();
-    if t.is_empty() {
-        return 0.0;
-    }
-    t.sort_by(f32::total_cmp);
-    t[t.len() / 10]
+    quantile(t, 1, 10).unwrap_or(0.0)
+}
+
+/// The value at rank `len · num / den` of `values` sorted (`num / den = 1 /
+/// 2` is the median); `None` when there are none.
+pub(crate) fn quantile(mut values: Vec<f32>, num: usize, den: usize) -> Option<f32> {
+    values.sort_by(f32::total_cmp);
+    values.get(values.len() * num / den).copied()
 }
 
 /// Statistics of the lines of `frame` across a rectangle's extent: columns
@@ -201,26 +204,8 @@ impl Lines<'_> {
     }
 }
 
-/// Two rectangles side by side that share their seam (within 2 pixels) and
-/// most of their rows (the overlap at least [`SEAM_OVERLAP`] of the shorter
-/// one) as one rectangle over their common rows: the fit's split step cuts
-/// a linear image whose map is uneven into two "panes" with different tops,
-/// one of which then runs into the header text above.
-///
-/// One of the two may be a narrow fan cut at the seam whose apex lies far
-/// above it ([`wedge_box`]): such a "fan" is one piece of a linear image,
-/// and stands for its box.
-pub fn merge_seam_pair(regions: &Regions) -> Option<Regions> {
-    let mut it = regions.iter();
-    let (Some(a), Some(b), None) = (it.next(), it.next(), it.next()) else {
-        return None;
-    };
-    let joined = seam_join(&pane(a)?, &pane(b)?)?;
-    Some(Regions::one(Region::Rect(joined)))
-}
-
-/// A rectangle, or the box of a fan that is a piece of a linear image
-/// ([`wedge_box`]).
+/// A rectangle, or the box of a fan that is a piece of a linear image: a
+/// narrow fan cut at a seam whose apex lies far above it ([`wedge_box`]).
 fn pane(r: &Region) -> Option<Rect> {
     match r {
         Region::Rect(r) => Some(*r),
@@ -228,7 +213,11 @@ fn pane(r: &Region) -> Option<Rect> {
     }
 }
 
-/// [`merge_seam_pair`] on two boxes.
+/// Two boxes side by side that share their seam (within 2 pixels) and most
+/// of their rows (the overlap at least [`SEAM_OVERLAP`] of the shorter one)
+/// as one box over their common rows: the fit's split step cuts a linear
+/// image whose map is uneven into two "panes" with different tops, one of
+/// which then runs into the header text above.
 fn seam_join(a: &Rect, b: &Rect) -> Option<Rect> {
     let (l, r) = if a.x0 <= b.x0 { (a, b) } else { (b, a) };
     // Written so that NaN coordinates fail both checks.
@@ -244,7 +233,7 @@ fn seam_join(a: &Rect, b: &Rect) -> Option<Rect> {
 
 /// Pieces of one linear image as one rectangle: while two of the regions
 /// (rectangles, or wedges that stand for their box) join at a seam
-/// ([`merge_seam_pair`]) or stacked ([`merge_stacked_pair`]), they become
+/// ([`seam_join`]) or stacked ([`stacked_join`]), they become
 /// one; `None` unless that leaves a single rectangle from several pieces.
 /// A map whose dark near field and uneven brightness it left out cuts a
 /// linear image into a grid of such pieces; a DICOM clip whose declared
@@ -286,27 +275,17 @@ pub fn refine(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
         .or(merged)
 }
 
-/// See [`merge_seam_pair`].
+/// See [`seam_join`].
 pub const SEAM_OVERLAP: f32 = 0.6;
 
-/// Two rectangles one above the other over nearly the same columns (their
+/// Two boxes one above the other over nearly the same columns (their
 /// overlap at least [`STACK_OVERLAP`] of the wider), the gap between them
-/// under half their joint height, both textured alike (the median row
-/// texture of each at least [`SnapParams::texture_frac`] of the other's),
-/// as one rectangle over their common columns: a linear image whose dark
-/// near field (under the bright skin layers) the map left out comes out as
-/// a thin band over the rest. A header of text over the image is not
-/// textured like it, and stays apart.
-pub fn merge_stacked_pair(regions: &Regions, frame: &GrayImage) -> Option<Regions> {
-    let mut it = regions.iter();
-    let (Some(Region::Rect(a)), Some(Region::Rect(b)), None) = (it.next(), it.next(), it.next())
-    else {
-        return None;
-    };
-    stacked_join(a, b, frame).map(|r| Regions::one(Region::Rect(r)))
-}
-
-/// [`merge_stacked_pair`] on two boxes.
+/// under half their joint height, both textured alike in `frame` (the
+/// median row texture of each at least [`SnapParams::texture_frac`] of the
+/// other's), as one box over their common columns: a linear image whose
+/// dark near field (under the bright skin layers) the map left out comes
+/// out as a thin band over the rest. A header of text over the image is
+/// not textured like it, and stays apart.
 fn stacked_join(a: &Rect, b: &Rect, frame: &GrayImage) -> Option<Rect> {
     let (up, down) = if a.y0 <= b.y0 { (a, b) } else { (b, a) };
     let (x0, x1) = (up.x0.max(down.x0), up.x1.min(down.x1));
@@ -327,11 +306,13 @@ fn stacked_join(a: &Rect, b: &Rect, frame: &GrayImage) -> Option<Rect> {
         b: px(x1, w),
     };
     let median = |r: &Rect| {
-        let mut t: Vec<f32> = (px(r.y0, h)..px(r.y1, h))
-            .map(|k| rows.texture(k))
-            .collect();
-        t.sort_by(f32::total_cmp);
-        t.get(t.len() / 2).copied()
+        quantile(
+            (px(r.y0, h)..px(r.y1, h))
+                .map(|k| rows.texture(k))
+                .collect(),
+            1,
+            2,
+        )
     };
     let (tu, td) = (median(up)?, median(down)?);
     let frac = SnapParams::default().texture_frac;
@@ -339,7 +320,7 @@ fn stacked_join(a: &Rect, b: &Rect, frame: &GrayImage) -> Option<Rect> {
     alike.then(|| Rect::new(x0, up.y0, x1, down.y1))
 }
 
-/// See [`merge_stacked_pair`].
+/// See [`stacked_join`].
 pub const STACK_OVERLAP: f32 = 0.85;
 
 /// The box of a fan that is a piece of a linear image rather than a scan
@@ -435,9 +416,7 @@ fn grow_pair(
     steps: bool,
     floor: f32,
 ) -> Option<(u32, u32)> {
-    let mut inside: Vec<f32> = (lo..hi).map(|k| lines.texture(k)).collect();
-    inside.sort_by(f32::total_cmp);
-    let median = inside[inside.len() / 2];
+    let median = quantile((lo..hi).map(|k| lines.texture(k)).collect(), 1, 2)?;
     if median.is_nan() || median < params.min_texture {
         return None;
     }
@@ -481,11 +460,8 @@ fn grow_pair(
     // A side also moves in off a text line over a panel (a header's rows or
     // a ruler's column the map joined to the image): its strokes change a
     // minority of the line, speckle nearly all of it.
-    let text_line = {
-        let mut c: Vec<f32> = (lo..hi).map(|k| lines.changes(k)).collect();
-        c.sort_by(f32::total_cmp);
-        params.text_line_changes * c[c.len() / 2]
-    };
+    let text_line =
+        params.text_line_changes * quantile((lo..hi).map(|k| lines.changes(k)).collect(), 1, 2)?;
     let off = |k: u32| lines.background(k) || lines.changes(k) < text_line;
     let (mut a, mut b) = (lo, hi);
     let limit = (hi - lo) / 4;
@@ -531,6 +507,26 @@ pub(crate) mod tests {
             };
             image::Luma([v as u8])
         })
+    }
+
+    /// [`seam_join`] on a clip's two regions (rectangles or wedges).
+    fn seam_pair(regions: &Regions) -> Option<Rect> {
+        let mut it = regions.iter();
+        let (Some(a), Some(b), None) = (it.next(), it.next(), it.next()) else {
+            return None;
+        };
+        seam_join(&pane(a)?, &pane(b)?)
+    }
+
+    /// [`stacked_join`] on a clip's two rectangles.
+    fn stacked_pair(regions: &Regions, frame: &GrayImage) -> Option<Rect> {
+        let mut it = regions.iter();
+        let (Some(Region::Rect(a)), Some(Region::Rect(b)), None) =
+            (it.next(), it.next(), it.next())
+        else {
+            return None;
+        };
+        stacked_join(a, b, frame)
     }
 
     /// Two rectangles as one clip's regions.
@@ -592,25 +588,25 @@ pub(crate) mod tests {
             Rect::new(42.0, 45.0, 158.0, 90.0),
             Rect::new(40.0, 10.0, 160.0, 25.0),
         );
-        let r = rect(&merge_stacked_pair(&split, &frame()).unwrap());
+        let r = stacked_pair(&split, &frame()).unwrap();
         assert_eq!(r, Rect::new(42.0, 10.0, 158.0, 90.0));
         // A header of text over the scan is not textured like it.
         let header = pair(
             Rect::new(40.0, 2.0, 160.0, 9.0),
             Rect::new(40.0, 10.0, 160.0, 90.0),
         );
-        assert!(merge_stacked_pair(&header, &with_header()).is_none());
+        assert!(stacked_pair(&header, &with_header()).is_none());
         // Side by side, or over other columns, is not stacked.
         let beside = pair(
             Rect::new(40.0, 10.0, 100.0, 90.0),
             Rect::new(100.0, 12.0, 160.0, 90.0),
         );
-        assert!(merge_stacked_pair(&beside, &frame()).is_none());
+        assert!(stacked_pair(&beside, &frame()).is_none());
         let narrow = pair(
             Rect::new(40.0, 10.0, 160.0, 25.0),
             Rect::new(40.0, 45.0, 90.0, 90.0),
         );
-        assert!(merge_stacked_pair(&narrow, &frame()).is_none());
+        assert!(stacked_pair(&narrow, &frame()).is_none());
     }
 
     #[test]
@@ -696,7 +692,7 @@ pub(crate) mod tests {
         let mut cut = Regions::one(Region::Rect(Rect::new(232.0, 108.0, 527.0, 334.0)));
         cut.push(Region::Rect(Rect::new(90.0, 31.0, 232.5, 336.0)))
             .unwrap();
-        let r = rect(&merge_seam_pair(&cut).unwrap());
+        let r = seam_pair(&cut).unwrap();
         assert_eq!(r, Rect::new(90.0, 108.0, 527.0, 334.0));
     }
 
@@ -717,7 +713,7 @@ pub(crate) mod tests {
         let mut cut = Regions::one(Region::Fan(wedge));
         cut.push(Region::Rect(Rect::new(553.8, 181.1, 708.2, 674.7)))
             .unwrap();
-        let r = rect(&merge_seam_pair(&cut).unwrap());
+        let r = seam_pair(&cut).unwrap();
         assert!((r.x0 - 107.0).abs() < 1.0 && r.x1 == 708.2, "{r:?}");
         assert!(r.y0 == 181.1 && r.y1 == 674.7, "{r:?}");
         // The same wedge with its apex just above it is a cut phased fan.
@@ -728,7 +724,7 @@ pub(crate) mod tests {
         }));
         near.push(Region::Rect(Rect::new(553.8, 181.1, 708.2, 674.7)))
             .unwrap();
-        assert!(merge_seam_pair(&near).is_none());
+        assert!(seam_pair(&near).is_none());
     }
 
     #[test]
@@ -738,17 +734,15 @@ pub(crate) mod tests {
             Rect::new(0.0, 10.0, 100.0, 90.0),
             Rect::new(110.0, 10.0, 200.0, 90.0),
         );
-        assert!(merge_seam_pair(&apart).is_none());
+        assert!(seam_pair(&apart).is_none());
         // A strip below a pane shares no rows with it.
         let stacked = pair(
             Rect::new(0.0, 0.0, 100.0, 60.0),
             Rect::new(100.0, 60.0, 200.0, 90.0),
         );
-        assert!(merge_seam_pair(&stacked).is_none());
+        assert!(seam_pair(&stacked).is_none());
         // A single region, or a fan and a rectangle.
-        assert!(
-            merge_seam_pair(&Regions::one(Region::Rect(Rect::new(0.0, 0.0, 9.0, 9.0)))).is_none()
-        );
+        assert!(seam_pair(&Regions::one(Region::Rect(Rect::new(0.0, 0.0, 9.0, 9.0)))).is_none());
         let mut mixed = Regions::one(Region::Fan(sonomask_core::Fan {
             apex_x: 50.0,
             apex_y: 0.0,
@@ -762,7 +756,7 @@ pub(crate) mod tests {
         mixed
             .push(Region::Rect(Rect::new(100.0, 0.0, 200.0, 90.0)))
             .unwrap();
-        assert!(merge_seam_pair(&mixed).is_none());
+        assert!(seam_pair(&mixed).is_none());
     }
 
     #[test]

@@ -31,7 +31,7 @@
 use image::GrayImage;
 use sonomask_core::{Fan, Region, Regions};
 
-use crate::edge_snap::{NOISE_MARGIN, SnapParams, background, noise_floor, texture};
+use crate::edge_snap::{NOISE_MARGIN, SnapParams, background, noise_floor, quantile, texture};
 
 /// The most an edge turns, either way (radians, about 6°).
 pub const MAX_TURN: f32 = 0.1;
@@ -57,14 +57,13 @@ pub fn snap_fan(regions: &Regions, frame: &GrayImage, params: &SnapParams) -> Op
         return None;
     }
     let view = View { frame, fan: *f };
-    let mut inside: Vec<f32> = (0..MEDIAN_RAYS)
+    let inside: Vec<f32> = (0..MEDIAN_RAYS)
         .map(|i| {
             let t = (i as f32 + 0.5) / MEDIAN_RAYS as f32;
             view.ray_texture(f.angle_left + t * f.opening())
         })
         .collect();
-    inside.sort_by(f32::total_cmp);
-    let median = inside[inside.len() / 2];
+    let median = quantile(inside, 1, 2)?;
     if median.is_nan() || median < params.min_texture {
         return None;
     }
