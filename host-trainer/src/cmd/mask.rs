@@ -71,10 +71,11 @@ pub struct Args {
     /// out of the fit's input (the cart has no such prior).
     #[arg(long)]
     no_motion_prior: bool,
-    /// Keep the fitted regions where the fit put them; by default a single
-    /// rectangle's sides, or a single fan's apex, edges and far arc, move
-    /// out while the lines beyond carry speckle, and in off a flat
-    /// background (the cart does not do this).
+    /// Fit the network's map as it is and keep the fitted regions where the
+    /// fit put them; by default map cells over a flat grey UI panel are
+    /// dropped before the fit, and a single rectangle's sides, or a single
+    /// fan's apex, edges and far arc, move out while the lines beyond carry
+    /// speckle, and in off a flat background (the cart does neither).
     #[arg(long)]
     no_edge_snap: bool,
     /// Keep map pixels with at least this probability (the fit's input).

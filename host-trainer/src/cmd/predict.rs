@@ -46,8 +46,9 @@ pub struct Args {
     maps: Option<PathBuf>,
     /// Decide each clip as `sonomask mask` does on the host: its
     /// frame-to-frame motion joins the map before the fit (clips of three or
-    /// more frames) and a single fitted rectangle or fan is snapped to the
-    /// image's own edges. Off by default: `predict` scores the network and
+    /// more frames), map cells over a flat grey UI panel leave it, and a
+    /// single fitted rectangle or fan is snapped to the image's own edges.
+    /// Off by default: `predict` scores the network and
     /// the fit.
     #[arg(long)]
     mask_priors: bool,

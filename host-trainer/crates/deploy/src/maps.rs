@@ -149,6 +149,64 @@ pub fn fuse_motion(
     }
 }
 
+/// Luma at or above which a flat area is a UI panel, not the black
+/// background every scanner draws around its image.
+pub const PANEL_MIN_LUMA: u8 = 24;
+
+/// A map cell leaves the map when at least this fraction of its pixels is
+/// flat panel ([`drop_flat_panels`]).
+pub const PANEL_CELL_FRAC: f32 = 0.9;
+
+/// Clears the map cells that cover a flat UI panel in `frame`; returns how
+/// many it cleared.
+///
+/// Why: in a desktop viewer or an app screenshot the scan is a small fan
+/// or strip inside a large grey panel, and the network, which sees a
+/// thumbnail, sometimes takes the whole panel for the scan (a rectangle
+/// over the window, most of it PHI-free grey but some of it text). A scan
+/// is never flat: speckle, even dark or quantised, varies between
+/// neighbouring pixels, while a panel repeats one grey level. A pixel is
+/// flat panel when it is at least [`PANEL_MIN_LUMA`] (black background is
+/// left to the network and the fit) and its right and lower neighbours
+/// differ from it by at most 1 (JPEG's ringing stays inside that on a
+/// plain area); a cell needs [`PANEL_CELL_FRAC`] of such pixels, so text
+/// on a panel, a colour box's blocks or a sector's border cell keep their
+/// map value and only the panel's open area goes.
+pub fn drop_flat_panels(map: &mut [u8], map_w: usize, map_h: usize, frame: &GrayImage) -> usize {
+    let (fw, fh) = (frame.width() as usize, frame.height() as usize);
+    if map_w == 0 || map_h == 0 || map.len() != map_w * map_h || fw < 2 || fh < 2 {
+        return 0;
+    }
+    let px = frame.as_raw();
+    let mut flat = vec![0u32; map_w * map_h];
+    let mut total = vec![0u32; map_w * map_h];
+    for y in 0..fh {
+        let cy = y * map_h / fh;
+        let row = &px[y * fw..(y + 1) * fw];
+        let below = (y + 1 < fh).then(|| &px[(y + 1) * fw..(y + 2) * fw]);
+        for x in 0..fw {
+            let cell = cy * map_w + x * map_w / fw;
+            total[cell] += 1;
+            let v = row[x];
+            let near = |o: u8| v.abs_diff(o) <= 1;
+            if v >= PANEL_MIN_LUMA
+                && row.get(x + 1).is_none_or(|&r| near(r))
+                && below.is_none_or(|b| near(b[x]))
+            {
+                flat[cell] += 1;
+            }
+        }
+    }
+    let mut cleared = 0;
+    for ((m, &f), &t) in map.iter_mut().zip(&flat).zip(&total) {
+        if t > 0 && f as f32 >= PANEL_CELL_FRAC * t as f32 && *m > 0 {
+            *m = 0;
+            cleared += 1;
+        }
+    }
+    cleared
+}
+
 /// The outcome for one clip.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClipPrediction {
@@ -237,7 +295,8 @@ pub struct PredictOptions {
     pub maps: Option<PathBuf>,
     /// What `sonomask mask` adds to the network on the host: each clip's
     /// motion map fused into its map before the fit ([`fuse_motion`], clips
-    /// of three or more frames) and a single fitted rectangle or fan snapped
+    /// of three or more frames), flat grey panels taken out of it
+    /// ([`drop_flat_panels`]) and a single fitted rectangle or fan snapped
     /// to the image's own edges ([`crate::edge_snap`],
     /// [`crate::fan_snap`]). Off here by default:
     /// experiments score the network and the fit.
@@ -271,6 +330,9 @@ fn mask_with_priors(
     let params = sonomask_data::weak::temporal::Params::default();
     if let Some(motion) = sonomask_data::weak::temporal::motion_map(&frames, &params) {
         fuse_motion(map, w, h, (entry.width, entry.height), &motion);
+    }
+    if let Some(first) = frames.first() {
+        drop_flat_panels(map, w, h, first);
     }
     let (mask, outcome) = mask_for_map(entry, map, (w, h), frames_averaged, keep_level);
     if outcome.fit_error.is_some() {
@@ -364,6 +426,42 @@ mod tests {
             h,
             cell,
         }
+    }
+
+    #[test]
+    fn flat_grey_panels_leave_the_map_and_scan_text_and_black_stay() {
+        // 8×8 map over 160×128 (20×16 px cells): a grey panel (64) with
+        // speckle in cells 2..6 × 2..6, a text line in cell row 7, a black
+        // band in cell column 0; the network kept everything.
+        let (mw, mh) = (8, 8);
+        let mut next = crate::edge_snap::tests::speckle(3, 90);
+        let frame = GrayImage::from_fn(160, 128, |x, y| {
+            let (cx, cy) = (x / 20, y / 16);
+            let v = if cx == 0 {
+                0
+            } else if (2..6).contains(&cx) && (2..6).contains(&cy) {
+                (60 + next()).clamp(0, 255)
+            } else if cy == 7 && (4..12).contains(&(y % 16)) && x % 4 < 2 {
+                200
+            } else {
+                64
+            };
+            image::Luma([v as u8])
+        });
+        let mut map = vec![255u8; mw * mh];
+        let cleared = drop_flat_panels(&mut map, mw, mh, &frame);
+        for cy in 0..mh {
+            for cx in 0..mw {
+                let panel = cx > 0 && cy != 7 && !((2..6).contains(&cx) && (2..6).contains(&cy));
+                let want = if panel { 0 } else { 255 };
+                assert_eq!(map[cy * mw + cx], want, "cell ({cx}, {cy})");
+            }
+        }
+        assert_eq!(cleared, 7 * 7 - 16);
+        // Degenerate inputs change nothing.
+        let mut short = vec![255u8; 3];
+        assert_eq!(drop_flat_panels(&mut short, mw, mh, &frame), 0);
+        assert_eq!(drop_flat_panels(&mut map, 0, mh, &frame), 0);
     }
 
     /// A 40×30 frame, a 4×3 network map (10 px per map pixel) and a motion

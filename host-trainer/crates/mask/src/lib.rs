@@ -9,7 +9,10 @@
 //!    blob's probability table, integer average); in a clip of three or more
 //!    frames, the cells whose speckle changes from frame to frame join it
 //!    ([`temporal::motion_map`], [`inference::fuse_motion`]), so dark
-//!    anatomy that the network reads as background stays inside;
+//!    anatomy that the network reads as background stays inside; the
+//!    cells over a flat grey UI panel leave it
+//!    ([`inference::drop_flat_panels`]: a viewer window the network took
+//!    for the scan);
 //! 3. scan regions from the shared geometry fit
 //!    ([`inference::regions_from_map`], the same fit as `predict`); a
 //!    single rectangle or fan snapped to the image's own edges
@@ -78,10 +81,13 @@ pub struct Masker<'m> {
     /// or more frames) into the network's map before the fit
     /// ([`inference::fuse_motion`]): dark anatomy that moves stays inside.
     pub motion_prior: bool,
-    /// Snap a single fitted rectangle or fan to the image's own edges
-    /// ([`edge_snap`], [`sonomask_deploy::fan_snap`]): a linear image whose
-    /// far side or top the map missed, or a fan whose apex, dark edge or
-    /// far arc it missed, stays whole.
+    /// Read the image itself around the network: map cells over a flat
+    /// grey panel leave the map before the fit
+    /// ([`inference::drop_flat_panels`]), and a single fitted rectangle or
+    /// fan snaps to the image's own edges ([`edge_snap`],
+    /// [`sonomask_deploy::fan_snap`]): a linear image whose far side or top
+    /// the map missed, or a fan whose apex, dark edge or far arc it missed,
+    /// stays whole.
     pub edge_snap: bool,
 }
 
@@ -151,6 +157,11 @@ impl Masker<'_> {
         {
             inference::fuse_motion(&mut map, mw, mh, (u32::from(w), u32::from(h)), &motion);
         }
+        if self.edge_snap
+            && let Some(first) = gray.first()
+        {
+            inference::drop_flat_panels(&mut map, mw, mh, first);
+        }
         let fitted = match inference::regions_from_map(
             &map,
             mw,
@@ -199,8 +210,8 @@ pub struct MaskOptions {
     /// Leave a clip's motion evidence out of the map (network only); see
     /// [`Masker::motion_prior`].
     pub no_motion_prior: bool,
-    /// Keep a fitted rectangle's sides where the fit put them; see
-    /// [`Masker::edge_snap`].
+    /// Fit the network's map as it is (no flat-panel step) and keep the
+    /// fitted regions where the fit put them; see [`Masker::edge_snap`].
     pub no_edge_snap: bool,
 }
 

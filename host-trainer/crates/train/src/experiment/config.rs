@@ -12,6 +12,7 @@
 //! pool_clips = 60
 //! test_clips = 20
 //! frames = 8
+//! test_frames = 16           # optional: frames per test clip (default: frames)
 //! size = "320x240"           # optional: fixed frame size
 //!
 //! [oracle]                   # simulated reviewer and annotator
@@ -127,6 +128,11 @@ pub struct DataConfig {
     pub test_clips: usize,
     #[serde(default = "default_frames")]
     pub frames: usize,
+    /// Frames per test clip; absent: `frames`. The shipped models' test set
+    /// (`synth --clips 40 --seed 1001`) has 16 frames while their pool has
+    /// 8: set it to score on exactly that set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_frames: Option<usize>,
     /// `WxH`; absent: per-clip realistic sizes.
     #[serde(default)]
     pub size: Option<String>,
@@ -152,11 +158,11 @@ fn default_frames() -> usize {
 }
 
 impl DataConfig {
-    fn synth(&self, seed: u64, clips: usize) -> SynthConfig {
+    fn synth(&self, seed: u64, clips: usize, frames: usize) -> SynthConfig {
         SynthConfig {
             seed,
             clips,
-            frames: self.frames,
+            frames,
             size: self.size.as_deref().and_then(|s| synth::parse_size(s).ok()),
             layouts: self.layouts.clone().unwrap_or_else(|| Layout::ALL.to_vec()),
         }
@@ -164,7 +170,7 @@ impl DataConfig {
 
     /// The unlabelled pool every arm learns from.
     pub fn pool(&self) -> SynthConfig {
-        self.synth(self.seed, self.pool_clips)
+        self.synth(self.seed, self.pool_clips, self.frames)
     }
 
     /// The held-out test set every arm is scored on.
@@ -172,6 +178,7 @@ impl DataConfig {
         self.synth(
             self.test_seed.unwrap_or(self.seed.wrapping_add(1000)),
             self.test_clips,
+            self.test_frames.unwrap_or(self.frames),
         )
     }
 }
@@ -547,8 +554,10 @@ impl ExperimentConfig {
         let range = |m: &str| Err(ConfigError::Range(m.to_string()));
         validate_name("name", &self.name)?;
         let d = &self.data;
-        if d.pool_clips == 0 || d.test_clips == 0 || d.frames == 0 {
-            return range("data: pool_clips, test_clips and frames must be at least 1");
+        if d.pool_clips == 0 || d.test_clips == 0 || d.frames == 0 || d.test_frames == Some(0) {
+            return range(
+                "data: pool_clips, test_clips, frames and test_frames must be at least 1",
+            );
         }
         if let Some(s) = &d.size {
             synth::parse_size(s).map_err(|e| ConfigError::Range(format!("data.size: {e}")))?;

@@ -251,6 +251,7 @@ mod tests {
             pool_clips: 2,
             test_clips: 1,
             frames: 2,
+            test_frames: Some(3),
             size: Some("96x80".into()),
             layouts: None,
             real: None,
@@ -281,6 +282,13 @@ mod tests {
         let other = DataConfig { seed: 4, ..tiny() };
         let err = prepare(a.path(), &other).err().unwrap().to_string();
         assert!(err.contains("fresh --out"), "{err}");
+        // The test set has its own frame count.
+        let frames = |d: &Dataset| {
+            fs::read_dir(d.root().join("clips/clip0000/frames"))
+                .unwrap()
+                .count()
+        };
+        assert_eq!((frames(&da.pool), frames(&da.test)), (2, 3));
         // Labels: one per pool clip, computed once.
         let dir = ensure_labels(a.path(), &da.pool, Method::Threshold).unwrap();
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 2);
