@@ -171,7 +171,8 @@ pub const PANEL_CELL_FRAC: f32 = 0.9;
 /// differ from it by at most 1 (JPEG's ringing stays inside that on a
 /// plain area); a cell needs [`PANEL_CELL_FRAC`] of such pixels, so text
 /// on a panel, a colour box's blocks or a sector's border cell keep their
-/// map value and only the panel's open area goes.
+/// map value and only the panel's open area goes, and only when that area
+/// is a good part of what the map keeps ([`PANEL_MIN_SHARE`]).
 pub fn drop_flat_panels(map: &mut [u8], map_w: usize, map_h: usize, frame: &GrayImage) -> usize {
     let (fw, fh) = (frame.width() as usize, frame.height() as usize);
     if map_w == 0 || map_h == 0 || map.len() != map_w * map_h || fw < 2 || fh < 2 {
@@ -197,15 +198,31 @@ pub fn drop_flat_panels(map: &mut [u8], map_w: usize, map_h: usize, frame: &Gray
             }
         }
     }
+    let panel = |i: usize| total[i] > 0 && flat[i] as f32 >= PANEL_CELL_FRAC * total[i] as f32;
+    let kept = map.iter().filter(|&&m| m >= DEFAULT_KEEP_LEVEL).count();
+    let kept_panel = (0..map.len())
+        .filter(|&i| panel(i) && map[i] >= DEFAULT_KEEP_LEVEL)
+        .count();
+    if kept == 0 || (kept_panel as f32) < PANEL_MIN_SHARE * kept as f32 {
+        return 0;
+    }
     let mut cleared = 0;
-    for ((m, &f), &t) in map.iter_mut().zip(&flat).zip(&total) {
-        if t > 0 && f as f32 >= PANEL_CELL_FRAC * t as f32 && *m > 0 {
+    for (i, m) in map.iter_mut().enumerate() {
+        if panel(i) && *m > 0 {
             *m = 0;
             cleared += 1;
         }
     }
     cleared
 }
+
+/// [`drop_flat_panels`] acts only when the panel is at least this share of
+/// the map's kept cells: the network took a window for the scan. A map
+/// that overlaps a panel by a few cells around a linear image is left to
+/// the rectangle snap, which moves the sides in off the panel; clearing
+/// those cells would leave a ragged border that the fit no longer reads as
+/// one rectangle.
+pub const PANEL_MIN_SHARE: f32 = 0.25;
 
 /// The outcome for one clip.
 #[derive(Clone, Debug, Serialize)]
@@ -458,6 +475,17 @@ mod tests {
             }
         }
         assert_eq!(cleared, 7 * 7 - 16);
+        // A map over the scan that spills onto the panel by a few cells is
+        // left to the snaps: 4 panel cells against 16 of scan.
+        let mut spill = vec![0u8; mw * mh];
+        for cy in 2..6 {
+            for cx in 2..7 {
+                spill[cy * mw + cx] = 255;
+            }
+        }
+        let before = spill.clone();
+        assert_eq!(drop_flat_panels(&mut spill, mw, mh, &frame), 0);
+        assert_eq!(spill, before);
         // Degenerate inputs change nothing.
         let mut short = vec![255u8; 3];
         assert_eq!(drop_flat_panels(&mut short, mw, mh, &frame), 0);
