@@ -20,8 +20,9 @@
 //! So, for a clip fitted as one rectangle, each side moves outward line by
 //! line while the line beyond (over the rectangle's extent) is textured
 //! (above [`SnapParams::texture_frac`] of the rectangle's median line);
-//! it stops after [`SnapParams::patience`] untextured lines and keeps the
-//! last textured one. Left and right go first, then top and bottom over the
+//! it stops after [`SnapParams::patience`] untextured lines (going up,
+//! [`SnapParams::top_gap`] of the height: the black near field under a
+//! probe-face band) and keeps the last textured one. Left and right go first, then top and bottom over the
 //! new columns. For the left and right sides a step in brightness
 //! ([`SnapParams::step_ratio`]: a UI panel beside the image) counts as an
 //! untextured line too, so a panel stops them and a one-line mark (a colour
@@ -59,6 +60,13 @@ pub struct SnapParams {
     /// of the rectangle's median line is a text line over a panel (a
     /// header row, a ruler column), not scan: the side moves in off it.
     pub text_line_changes: f32,
+    /// Going up, untextured rows tolerated in a row, as a fraction of the
+    /// rectangle's height (at least `patience`): a linear image's probe-face
+    /// band (bright skin lines) sits over a near field that the scanner
+    /// draws black, row after row of zeros the top must cross to reach it.
+    /// Only textured rows beyond the gap move the side, so a header's text
+    /// rows above a gap do not.
+    pub top_gap: f32,
 }
 
 impl Default for SnapParams {
@@ -69,6 +77,7 @@ impl Default for SnapParams {
             patience: 2,
             min_texture: 0.25,
             text_line_changes: 0.55,
+            top_gap: 0.04,
         }
     }
 }
@@ -433,7 +442,14 @@ fn grow_pair(
         let near: Vec<f32> = (0..4).filter_map(at).map(|x| lines.mean(x)).collect();
         let mut reference = near.iter().sum::<f32>() / near.len().max(1) as f32;
         let (mut p, mut best, mut miss) = (i64::from(edge), edge, 0);
-        while miss < params.patience {
+        let patience = if !steps && step < 0 {
+            params
+                .patience
+                .max((params.top_gap * (hi - lo) as f32) as usize)
+        } else {
+            params.patience
+        };
+        while miss < patience {
             p += step;
             let Some(x) = u32::try_from(p).ok().filter(|&x| x < n) else {
                 break;
@@ -471,7 +487,15 @@ fn grow_pair(
     while b > hi - limit && off(b - 1) {
         b -= 1;
     }
-    let a = if a == lo { grow(lo, -1) } else { a };
+    let a = if a == lo {
+        grow(lo, -1)
+    } else if !steps && ((a - lo) as f32) < params.top_gap * (hi - lo) as f32 {
+        // A top moved in off a black row or two may sit in the black near
+        // field under a probe-face band: the band beyond the gap wins.
+        Some(grow(a, -1)).filter(|&g| g < lo).unwrap_or(a)
+    } else {
+        a
+    };
     let b = if b == hi { grow(hi - 1, 1) + 1 } else { b };
     Some((a, b))
 }
@@ -550,6 +574,49 @@ pub(crate) mod tests {
         assert_eq!((r.x0, r.x1), (40.0, 160.0), "{r:?}");
         // Top and bottom reach the scan's first and last rows.
         assert_eq!((r.y0, r.y1), (10.0, 90.0), "{r:?}");
+    }
+
+    /// A linear image on black over columns 40..160: a probe-face band of
+    /// bright speckle (rows 20..30), a near field drawn as rows of zeros
+    /// (30..35, 3 % of the image's height, as on a Philips L12-5), then dim
+    /// speckle down to row 190; a line of text on black
+    /// at rows 4..8, a gap of black rows above the band.
+    fn with_probe_face() -> GrayImage {
+        let mut noise = speckle(0x2545_f491_4f6c_dd1d, 6);
+        GrayImage::from_fn(200, 200, |x, y| {
+            let scan = (40..160).contains(&x);
+            let v = if scan && (20..30).contains(&y) {
+                200 + noise()
+            } else if scan && (35..190).contains(&y) {
+                12 + noise()
+            } else if (4..8).contains(&y) && (50..150).contains(&x) && x % 9 < 3 {
+                220
+            } else {
+                0
+            };
+            image::Luma([v.clamp(0, 255) as u8])
+        })
+    }
+
+    #[test]
+    fn a_top_under_the_black_near_field_reaches_the_probe_face_band() {
+        let frame = with_probe_face();
+        let params = SnapParams::default();
+        // The fit's top in the scan under the gap, or on the gap's last
+        // black row (it moves in off it first): both go up to the band.
+        for y0 in [38.0, 34.0] {
+            let fitted = Regions::one(Region::Rect(Rect::new(40.0, y0, 160.0, 190.0)));
+            let r = rect(&snap_rect_sides(&fitted, &frame, &params).unwrap());
+            assert_eq!((r.y0, r.y1), (20.0, 190.0), "from {y0}: {r:?}");
+        }
+        // Without the gap allowance the top stays under the near field.
+        let strict = SnapParams {
+            top_gap: 0.0,
+            ..params
+        };
+        let fitted = Regions::one(Region::Rect(Rect::new(40.0, 38.0, 160.0, 190.0)));
+        let r = rect(&snap_rect_sides(&fitted, &frame, &strict).unwrap());
+        assert_eq!(r.y0, 35.0, "{r:?}");
     }
 
     /// A header of text rows over a flat panel, rows 2..10 of `frame()`:
