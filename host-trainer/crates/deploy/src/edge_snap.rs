@@ -22,8 +22,8 @@
 //! (above [`SnapParams::texture_frac`] of the rectangle's median line);
 //! it stops after [`SnapParams::patience`] untextured lines (going up,
 //! [`SnapParams::top_gap`] of the height: the black near field under a
-//! probe-face band) and keeps the last textured one. Left and right go first, then top and bottom over the
-//! new columns. For the left and right sides a step in brightness
+//! probe-face band) and keeps the last textured one. Left and right go
+//! first, then top and bottom over the new columns. For the left and right sides a step in brightness
 //! ([`SnapParams::step_ratio`]: a UI panel beside the image) counts as an
 //! untextured line too, so a panel stops them and a one-line mark (a colour
 //! box's frame) does not; top and bottom have no step rule, since tissue
@@ -431,6 +431,8 @@ fn grow_pair(
     }
     let threshold = (params.texture_frac * median).max(floor);
     let n = lines.count();
+    // Untextured rows a top may cross (see `SnapParams::top_gap`).
+    let top_gap = params.top_gap * (hi - lo) as f32;
     // Moves the end at line `edge` (inclusive) by `step` (±1) while the
     // lines beyond look like more of the same scan.
     let grow = |edge: u32, step: i64| -> u32 {
@@ -443,9 +445,7 @@ fn grow_pair(
         let mut reference = near.iter().sum::<f32>() / near.len().max(1) as f32;
         let (mut p, mut best, mut miss) = (i64::from(edge), edge, 0);
         let patience = if !steps && step < 0 {
-            params
-                .patience
-                .max((params.top_gap * (hi - lo) as f32) as usize)
+            params.patience.max(top_gap as usize)
         } else {
             params.patience
         };
@@ -489,7 +489,7 @@ fn grow_pair(
     }
     let a = if a == lo {
         grow(lo, -1)
-    } else if !steps && ((a - lo) as f32) < params.top_gap * (hi - lo) as f32 {
+    } else if !steps && ((a - lo) as f32) < top_gap {
         // A top moved in off a black row or two may sit in the black near
         // field under a probe-face band: the band beyond the gap wins.
         Some(grow(a, -1)).filter(|&g| g < lo).unwrap_or(a)

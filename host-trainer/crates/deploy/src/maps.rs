@@ -172,8 +172,15 @@ pub const PANEL_CELL_FRAC: f32 = 0.9;
 /// plain area); a cell needs [`PANEL_CELL_FRAC`] of such pixels, so text
 /// on a panel, a colour box's blocks or a sector's border cell keep their
 /// map value and only the panel's open area goes, and only when that area
-/// is a good part of what the map keeps ([`PANEL_MIN_SHARE`]).
-pub fn drop_flat_panels(map: &mut [u8], map_w: usize, map_h: usize, frame: &GrayImage) -> usize {
+/// is a good part of what the map keeps at `keep_level`
+/// ([`PANEL_MIN_SHARE`]).
+pub fn drop_flat_panels(
+    map: &mut [u8],
+    map_w: usize,
+    map_h: usize,
+    frame: &GrayImage,
+    keep_level: u8,
+) -> usize {
     let (fw, fh) = (frame.width() as usize, frame.height() as usize);
     if map_w == 0 || map_h == 0 || map.len() != map_w * map_h || fw < 2 || fh < 2 {
         return 0;
@@ -199,9 +206,9 @@ pub fn drop_flat_panels(map: &mut [u8], map_w: usize, map_h: usize, frame: &Gray
         }
     }
     let panel = |i: usize| total[i] > 0 && flat[i] as f32 >= PANEL_CELL_FRAC * total[i] as f32;
-    let kept = map.iter().filter(|&&m| m >= DEFAULT_KEEP_LEVEL).count();
+    let kept = map.iter().filter(|&&m| m >= keep_level).count();
     let kept_panel = (0..map.len())
-        .filter(|&i| panel(i) && map[i] >= DEFAULT_KEEP_LEVEL)
+        .filter(|&i| panel(i) && map[i] >= keep_level)
         .count();
     if kept == 0 || (kept_panel as f32) < PANEL_MIN_SHARE * kept as f32 {
         return 0;
@@ -223,6 +230,29 @@ pub fn drop_flat_panels(map: &mut [u8], map_w: usize, map_h: usize, frame: &Gray
 /// those cells would leave a ragged border that the fit no longer reads as
 /// one rectangle.
 pub const PANEL_MIN_SHARE: f32 = 0.25;
+
+/// What the host reads from a clip's own frames into its network map
+/// before the fit, as `sonomask mask` and `predict --mask-priors` both do:
+/// with `motion`, the clip's motion map ([`fuse_motion`]; clips of three or
+/// more frames), then with `panels`, the flat grey panels of its first
+/// frame taken out ([`drop_flat_panels`]). `frames` are luma at `full`
+/// size; `map` is `map_w × map_h`.
+pub fn add_image_evidence(
+    map: &mut [u8],
+    (map_w, map_h): (usize, usize),
+    full: (u32, u32),
+    frames: &[GrayImage],
+    (motion, panels): (bool, bool),
+    keep_level: u8,
+) {
+    let params = sonomask_data::weak::temporal::Params::default();
+    if motion && let Some(m) = sonomask_data::weak::temporal::motion_map(frames, &params) {
+        fuse_motion(map, map_w, map_h, full, &m);
+    }
+    if panels && let Some(first) = frames.first() {
+        drop_flat_panels(map, map_w, map_h, first, keep_level);
+    }
+}
 
 /// The outcome for one clip.
 #[derive(Clone, Debug, Serialize)]
@@ -344,13 +374,14 @@ fn mask_with_priors(
     let frames = (0..entry.frames)
         .map(|i| frames::load_frame_luma(data, entry, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let params = sonomask_data::weak::temporal::Params::default();
-    if let Some(motion) = sonomask_data::weak::temporal::motion_map(&frames, &params) {
-        fuse_motion(map, w, h, (entry.width, entry.height), &motion);
-    }
-    if let Some(first) = frames.first() {
-        drop_flat_panels(map, w, h, first);
-    }
+    add_image_evidence(
+        map,
+        (w, h),
+        (entry.width, entry.height),
+        &frames,
+        (true, true),
+        keep_level,
+    );
     let (mask, outcome) = mask_for_map(entry, map, (w, h), frames_averaged, keep_level);
     if outcome.fit_error.is_some() {
         return Ok((mask, outcome));
@@ -466,7 +497,7 @@ mod tests {
             image::Luma([v as u8])
         });
         let mut map = vec![255u8; mw * mh];
-        let cleared = drop_flat_panels(&mut map, mw, mh, &frame);
+        let cleared = drop_flat_panels(&mut map, mw, mh, &frame, DEFAULT_KEEP_LEVEL);
         for cy in 0..mh {
             for cx in 0..mw {
                 let panel = cx > 0 && cy != 7 && !((2..6).contains(&cx) && (2..6).contains(&cy));
@@ -484,12 +515,21 @@ mod tests {
             }
         }
         let before = spill.clone();
-        assert_eq!(drop_flat_panels(&mut spill, mw, mh, &frame), 0);
+        assert_eq!(
+            drop_flat_panels(&mut spill, mw, mh, &frame, DEFAULT_KEEP_LEVEL),
+            0
+        );
         assert_eq!(spill, before);
         // Degenerate inputs change nothing.
         let mut short = vec![255u8; 3];
-        assert_eq!(drop_flat_panels(&mut short, mw, mh, &frame), 0);
-        assert_eq!(drop_flat_panels(&mut map, 0, mh, &frame), 0);
+        assert_eq!(
+            drop_flat_panels(&mut short, mw, mh, &frame, DEFAULT_KEEP_LEVEL),
+            0
+        );
+        assert_eq!(
+            drop_flat_panels(&mut map, 0, mh, &frame, DEFAULT_KEEP_LEVEL),
+            0
+        );
     }
 
     /// A 40×30 frame, a 4×3 network map (10 px per map pixel) and a motion

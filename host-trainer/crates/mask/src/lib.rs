@@ -8,11 +8,12 @@
 //!    ([`EnginePredictor::frames_map`]: shared thumbnail, engine, the
 //!    blob's probability table, integer average); in a clip of three or more
 //!    frames, the cells whose speckle changes from frame to frame join it
-//!    ([`temporal::motion_map`], [`inference::fuse_motion`]), so dark
-//!    anatomy that the network reads as background stays inside; the
-//!    cells over a flat grey UI panel leave it
-//!    ([`inference::drop_flat_panels`]: a viewer window the network took
-//!    for the scan);
+//!    ([`sonomask_data::weak::temporal::motion_map`],
+//!    [`inference::fuse_motion`]), so dark anatomy that the network reads
+//!    as background stays inside; the cells over a flat grey UI panel
+//!    leave it ([`inference::drop_flat_panels`]: a viewer window the
+//!    network took for the scan); both through
+//!    [`inference::add_image_evidence`], as `predict --mask-priors` does;
 //! 3. scan regions from the shared geometry fit
 //!    ([`inference::regions_from_map`], the same fit as `predict`); a
 //!    single rectangle or fan snapped to the image's own edges
@@ -50,7 +51,6 @@ use sonomask_core::mask::{FrameLayout, PixelFormat};
 
 use sonomask_data::dataset::{self, DatasetError, Frames};
 use sonomask_data::ingest::IngestError;
-use sonomask_data::weak::temporal;
 use sonomask_deploy::blob_inference::{EnginePredictor, FrameMapError};
 use sonomask_deploy::edge_snap;
 use sonomask_deploy::maps as inference;
@@ -77,8 +77,9 @@ pub struct ClipDecision {
 pub struct Masker<'m> {
     pub engine: EnginePredictor<'m>,
     pub keep_level: u8,
-    /// Fuse the clip's motion map ([`temporal::motion_map`], clips of three
-    /// or more frames) into the network's map before the fit
+    /// Fuse the clip's motion map
+    /// ([`sonomask_data::weak::temporal::motion_map`], clips of three or
+    /// more frames) into the network's map before the fit
     /// ([`inference::fuse_motion`]): dark anatomy that moves stays inside.
     pub motion_prior: bool,
     /// Read the image itself around the network: map cells over a flat
@@ -152,16 +153,14 @@ impl Masker<'_> {
             }
             Frames::Rgb(_) => &[],
         };
-        if self.motion_prior
-            && let Some(motion) = temporal::motion_map(gray, &temporal::Params::default())
-        {
-            inference::fuse_motion(&mut map, mw, mh, (u32::from(w), u32::from(h)), &motion);
-        }
-        if self.edge_snap
-            && let Some(first) = gray.first()
-        {
-            inference::drop_flat_panels(&mut map, mw, mh, first);
-        }
+        inference::add_image_evidence(
+            &mut map,
+            (mw, mh),
+            (u32::from(w), u32::from(h)),
+            gray,
+            (self.motion_prior, self.edge_snap),
+            self.keep_level,
+        );
         let fitted = match inference::regions_from_map(
             &map,
             mw,
