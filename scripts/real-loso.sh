@@ -48,7 +48,7 @@ source scripts/recipe.sh
 # same recipe, another training run); its results belong in another
 # WORKDIR (symlink the first one's pool, hq, real and pre.bpk*).
 if [ -n "${REFINE_SEED:-}" ]; then
-    REFINE_ARGS=(--seed "$REFINE_SEED")
+    REFINE_SEED_ARGS=(--seed "$REFINE_SEED")
 fi
 
 mkdir -p "$work/loso"
@@ -69,7 +69,7 @@ for scanner in $(grep -v '^#' datasets/real-dev/sources.tsv | cut -f2 | sort -u)
             cd "$work"
             "$S" train --data pool --labels hq --init pre.bpk --out "loso/$scanner/ref.bpk" \
                 --extra-data real --extra-labels "loso/$scanner/labels" \
-                "${REFINE_ARGS[@]}" > "loso/$scanner/train.log" 2>&1
+                "${REFINE_ARGS[@]}" "${REFINE_SEED_ARGS[@]}" > "loso/$scanner/train.log" 2>&1
             "$S" quantize --model "loso/$scanner/ref.bpk" --calib pool --out "loso/$scanner/m.snmk" > /dev/null 2>&1
         )
     fi

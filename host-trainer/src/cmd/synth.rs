@@ -9,8 +9,9 @@ use sonomask_data::{dataset, progress};
 /// Generate synthetic echo clips with exact ground truth.
 ///
 /// The clips look like real scanner output (fans, rectangles, dual screens,
-/// M-mode strips, speckle, moving chambers, Doppler, burned-in text, ECG,
-/// depth markers, bars, toolbars). Per clip: sector.png (255 = scan region)
+/// M-mode strips, zoomed curved-probe views that fill their box, speckle,
+/// moving chambers, Doppler, burned-in text, ECG, depth markers, bars,
+/// toolbars). Per clip: sector.png (255 = scan region)
 /// and overlay.png (255 = burned-in text, ECG, markers, bars, logos, calipers).
 ///
 /// Layout of DIR: manifest.json, clips/<id>/frames/000.png…, sector.png,

@@ -4,7 +4,7 @@
 //! [0.72, 0.92] and the temporal labeler beats it by at least 2 points.
 //!
 //! The band's top is what thresholding scores on real frames: 0.785 on the
-//! real development set (`datasets/real-dev`, 10 clips: `bash
+//! real development set (`datasets/real-dev`, 10 clips then: `bash
 //! scripts/real-dev.sh` then `sonomask weak-label --method threshold` and
 //! `eval`), 0.905 on the 14 unseen-scanner frames of issue 17, 0.92 on the
 //! paper's echo. Its bottom is lower than any of those because about a third

@@ -245,7 +245,8 @@ pub fn apply(fitted: &Regions, declared: &[UsRegion], w: u16, h: u16) -> (Region
     // touching panes the map joined), to each of them: one region per pane,
     // never one that spans the gap between them.
     let mut clipped = Regions::new();
-    let mut owners: Vec<usize> = Vec::new();
+    // The declared image that owns each region of `clipped`, if any.
+    let mut owned: Vec<Option<usize>> = Vec::new();
     for region in fitted.iter() {
         let own = raster(&Regions::one(*region), w, h);
         let covered: Vec<&(usize, UsRegion)> = image
@@ -270,14 +271,12 @@ pub fn apply(fitted: &Regions, declared: &[UsRegion], w: u16, h: u16) -> (Region
             };
         if targets.is_empty() {
             // Capacity is the same as the input's.
-            let _ = clipped.push(*region);
+            if clipped.push(*region).is_ok() {
+                owned.push(None);
+            }
             continue;
         }
         for (i, r) in targets {
-            if owners.contains(&i) && !report.split.contains(&i) {
-                report.split.push(i);
-            }
-            owners.push(i);
             let b = r.rect(MARGIN);
             let out = match region {
                 Region::Fan(f) => {
@@ -302,9 +301,105 @@ pub fn apply(fitted: &Regions, declared: &[UsRegion], w: u16, h: u16) -> (Region
             if clipped.push(out).is_err() {
                 break;
             }
+            owned.push(Some(i));
         }
     }
+    let clipped = join_stacked_pieces(clipped, &owned, &image, w, h, &mut report);
     (clipped, report)
+}
+
+/// A piece narrower than this fraction of the pieces' joint width is beside
+/// the others (a second pane), not above or below them.
+pub const STACKED_WIDTH: f32 = 0.8;
+
+/// Declared images that own more than one region: pieces stacked one above
+/// the other, each about as wide as all of them together, are one image
+/// the map broke at a dark band (a linear probe's black near field under
+/// its bright probe-face rows): they become their joint bounding
+/// rectangle, clipped to the declaration. Any other split is reported
+/// (`PriorReport::split`), and the clip fails closed.
+fn join_stacked_pieces(
+    clipped: Regions,
+    owned: &[Option<usize>],
+    image: &[(usize, UsRegion)],
+    w: u16,
+    h: u16,
+    report: &mut PriorReport,
+) -> Regions {
+    let mut out = Regions::new();
+    let mut done: Vec<usize> = Vec::new();
+    for (k, region) in clipped.iter().enumerate() {
+        let Some(i) = owned.get(k).copied().flatten() else {
+            let _ = out.push(*region);
+            continue;
+        };
+        if done.contains(&i) {
+            continue;
+        }
+        let pieces: Vec<Region> = clipped
+            .iter()
+            .zip(owned)
+            .filter(|(_, o)| **o == Some(i))
+            .map(|(r, _)| *r)
+            .collect();
+        if pieces.len() < 2 {
+            let _ = out.push(*region);
+            continue;
+        }
+        done.push(i);
+        let boxes: Vec<Rect> = pieces
+            .iter()
+            .filter_map(|r| raster_box(&Regions::one(*r), w, h))
+            .collect();
+        let joint = boxes.iter().copied().reduce(|a, b| {
+            Rect::new(
+                a.x0.min(b.x0),
+                a.y0.min(b.y0),
+                a.x1.max(b.x1),
+                a.y1.max(b.y1),
+            )
+        });
+        let declared = image
+            .iter()
+            .find(|(j, _)| *j == i)
+            .map(|(_, r)| r.rect(MARGIN));
+        match (joint, declared) {
+            (Some(joint), Some(d))
+                if boxes.len() == pieces.len()
+                    && boxes
+                        .iter()
+                        .all(|b| b.width() >= STACKED_WIDTH * joint.width()) =>
+            {
+                let _ = out.push(Region::Rect(intersect(&joint, &d)));
+            }
+            _ => {
+                report.split.push(i);
+                for r in pieces {
+                    let _ = out.push(r);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The bounding rectangle of what `regions` rasterise to, in pixel edges;
+/// `None` when they cover nothing.
+fn raster_box(regions: &Regions, w: u16, h: u16) -> Option<Rect> {
+    let m = raster(regions, w, h);
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for (y, row) in m.chunks_exact(w as usize).enumerate() {
+        if let (Some(a), Some(b)) = (
+            row.iter().position(|&v| v != 0),
+            row.iter().rposition(|&v| v != 0),
+        ) {
+            x0 = x0.min(a);
+            x1 = x1.max(b + 1);
+            y0 = y0.min(y);
+            y1 = y + 1;
+        }
+    }
+    (x0 < x1).then(|| Rect::new(x0 as f32, y0 as f32, x1 as f32, y1 as f32))
 }
 
 #[cfg(test)]
@@ -386,9 +481,9 @@ mod tests {
         // One past the frame's edge is the edge.
         let (_, rep) = apply(&fitted, &[region(1, 0, 0, 49, 100)], 100, 100);
         assert!(rep.used, "{rep:?}");
-        // Two fitted pieces inside one declared image: split.
-        let mut two = Regions::one(Region::Rect(Rect::new(0.0, 0.0, 50.0, 40.0)));
-        two.push(Region::Rect(Rect::new(0.0, 60.0, 50.0, 100.0)))
+        // Two fitted pieces side by side inside one declared image: split.
+        let mut two = Regions::one(Region::Rect(Rect::new(0.0, 0.0, 20.0, 100.0)));
+        two.push(Region::Rect(Rect::new(30.0, 0.0, 50.0, 100.0)))
             .unwrap();
         let (_, rep) = apply(&two, &panes[..1], 100, 100);
         assert_eq!(rep.split, [0]);
@@ -400,5 +495,40 @@ mod tests {
         // Nothing declared: nothing to say.
         let (_, rep) = apply(&fitted, &[], 100, 100);
         assert!(!rep.used && rep.ignored_because.is_none());
+    }
+
+    #[test]
+    fn stacked_pieces_of_one_declared_image_are_joined() {
+        // A linear image the map broke at its black near field: the bright
+        // probe-face rows as one rectangle, the tissue below as a fan-cut
+        // piece, both inside one declared box wider than the image (as the
+        // Philips EPIQ declares it).
+        let declared = [region(1, 0, 0, 99, 99)];
+        let mut pieces = Regions::one(Region::Rect(Rect::new(20.0, 10.0, 80.0, 20.0)));
+        let fan = sonomask_core::Fan {
+            apex_x: 50.0,
+            apex_y: -200.0,
+            angle_left: -0.2,
+            angle_right: 0.2,
+            r_inner: 0.0,
+            r_outer: 290.0,
+            flat_top: Some(35.0),
+            clip: Some(Rect::new(22.0, 0.0, 79.0, 100.0)),
+        };
+        pieces.push(Region::Fan(fan)).unwrap();
+        let (joined, rep) = apply(&pieces, &declared, 100, 100);
+        assert!(rep.split.is_empty(), "{rep:?}");
+        assert_eq!(joined.len(), 1);
+        let Some(Region::Rect(r)) = joined.iter().next() else {
+            panic!("{joined:?}")
+        };
+        assert_eq!((r.x0, r.y0, r.x1, r.y1), (20.0, 10.0, 80.0, 90.0));
+        // A narrow piece beside a wide one is not stacked: split.
+        let mut beside = Regions::one(Region::Rect(Rect::new(10.0, 10.0, 80.0, 50.0)));
+        beside
+            .push(Region::Rect(Rect::new(82.0, 10.0, 98.0, 90.0)))
+            .unwrap();
+        let (_, rep) = apply(&beside, &declared, 100, 100);
+        assert_eq!(rep.split, [0]);
     }
 }

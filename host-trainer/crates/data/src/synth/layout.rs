@@ -69,6 +69,87 @@ impl Plan {
     }
 }
 
+/// Zoomed views: with some probability (its own random stream, so clips
+/// that do not zoom keep their pixels), a curvilinear screen or a dual
+/// screen of fans shows its scan zoomed in, the fan larger than the box
+/// that displays it, so the box is filled edge to edge and the sector is a
+/// rectangle although the probe is curved: the Aloka dual pelvis screen
+/// of the real development set, and any scanner's zoom or write-zoom.
+/// Without these, every curved probe's sector is a fan and a network
+/// learns "curved probe → fan" where the screen shows a filled box.
+pub(crate) fn zoom(plan: &mut Plan, rng: &mut impl Rng) {
+    let p = match (plan.layout, plan.probe) {
+        (Layout::Dual, ProbeKind::Curvilinear | ProbeKind::Phased) => 0.35,
+        (Layout::Curvilinear, _) => 0.12,
+        _ => 0.0,
+    };
+    if !rng.chance(p) {
+        return;
+    }
+    // The same insets for every pane: a scanner's panes are alike.
+    let top = rng.uf(0.0, 0.03);
+    let bottom = rng.uf(0.0, 0.10);
+    let width = rng.uf(0.55, 0.9);
+    let (ha, lead, inner, outer) = (
+        rng.uf(0.35, 0.7),
+        rng.uf(1.0, 1.3),
+        rng.uf(0.5, 0.95),
+        rng.uf(1.01, 1.2),
+    );
+    let shift = rng.uf(-0.03, 0.03);
+    let image = plan.image;
+    for pane in &mut plan.panes {
+        let Region::Fan(fan) = pane.region else {
+            continue;
+        };
+        let (x0, y0, x1, y1) = match (plan.layout, fan.clip) {
+            (Layout::Dual, Some(c)) => (c.x0, c.y0.max(image.1 as f32), c.x1, c.y1),
+            _ => {
+                let half = 0.5 * width * (image.2 - image.0) as f32;
+                (
+                    fan.apex_x - half,
+                    image.1 as f32,
+                    fan.apex_x + half,
+                    image.3 as f32,
+                )
+            }
+        };
+        let h = y1 - y0;
+        let b = Rect::new(
+            x0.round(),
+            (y0 + top * h).round(),
+            x1.round(),
+            (y1 - bottom * h).round(),
+        );
+        if b.width() < 16.0 || b.height() < 16.0 {
+            continue;
+        }
+        let apex_x = 0.5 * (b.x0 + b.x1) + shift * b.width();
+        let half = (apex_x - b.x0).max(b.x1 - apex_x);
+        let d_top = half / ha.tan() * lead;
+        let apex_y = b.y0 - d_top;
+        let r0 = d_top * inner;
+        let far = half.hypot(b.y1 - apex_y);
+        pane.region = Region::Rect(b);
+        pane.geom = BeamGeom::Fan {
+            apex_x,
+            apex_y,
+            a0: -ha,
+            a1: ha,
+            r0,
+            r1: far * outer,
+            cartesian: 0.3,
+        };
+    }
+    if plan
+        .panes
+        .iter()
+        .all(|p| matches!(p.region, Region::Rect(_)))
+    {
+        plan.apex = None;
+    }
+}
+
 /// A realistic screen size.
 pub(crate) fn pick_size(rng: &mut impl Rng) -> (u32, u32) {
     const SIZES: [(u32, u32); 7] = [

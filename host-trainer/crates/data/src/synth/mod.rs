@@ -343,7 +343,8 @@ pub fn generate_clip(cfg: &SynthConfig, index: usize) -> SynthClip {
     let kind = screen_plan.kind;
     let scanner_ui = screen_plan.scanner_ui;
     let (w, h) = screen_plan.inner;
-    let plan = layout::plan(layout, w, h, &mut rng);
+    let mut plan = layout::plan(layout, w, h, &mut rng);
+    layout::zoom(&mut plan, &mut util::rng_for(seed, 7));
     let regions = plan.regions();
     let n = (w * h) as usize;
     let mut sector = vec![0u8; n];

@@ -1,4 +1,5 @@
 use super::*;
+use sonomask_core::Region;
 
 fn cfg(seed: u64, layouts: &[Layout]) -> SynthConfig {
     SynthConfig {
@@ -321,4 +322,64 @@ fn screens_are_mixed_and_keep_their_ground_truth() {
     let new = c.clips - seen.get(&Screen::Scanner).copied().unwrap_or(0);
     assert!((8..=20).contains(&new), "{seen:?}");
     assert_eq!(seen.len(), 4, "{seen:?}");
+}
+
+#[test]
+fn zoomed_curved_scans_fill_their_box_edge_to_edge() {
+    // Some dual screens of a curved probe show it zoomed: the sector is the
+    // pane's rectangle, and the beam geometry covers all of it (its four
+    // corners lie inside the fan), where an unzoomed fan leaves black
+    // corners.
+    let mut zoomed = 0;
+    let mut curved = 0;
+    for seed in 0..200u64 {
+        let mut rng = util::rng_for(seed, 1);
+        let mut plan = layout::plan(Layout::Dual, 800, 600, &mut rng);
+        if plan.probe == ProbeKind::Linear {
+            continue;
+        }
+        curved += 1;
+        layout::zoom(&mut plan, &mut util::rng_for(seed, 7));
+        let rects = plan
+            .panes
+            .iter()
+            .filter(|p| matches!(p.region, Region::Rect(_)))
+            .count();
+        if rects == 0 {
+            continue;
+        }
+        assert_eq!(rects, 2, "seed {seed}: both panes zoom");
+        assert!(plan.apex.is_none(), "seed {seed}");
+        zoomed += 1;
+        for p in &plan.panes {
+            let Region::Rect(r) = p.region else {
+                unreachable!()
+            };
+            for (x, y) in [(r.x0, r.y0), (r.x1, r.y0), (r.x0, r.y1), (r.x1, r.y1)] {
+                let (u, v) = p.geom.uv(x, y);
+                assert!(
+                    (0.0..=1.0).contains(&u) && (0.0..=1.0).contains(&v),
+                    "seed {seed}: corner ({x}, {y}) at beam ({u}, {v})"
+                );
+            }
+        }
+    }
+    // About a third of the curved dual screens.
+    let share = zoomed as f32 / curved as f32;
+    assert!((0.2..0.5).contains(&share), "{zoomed} of {curved}");
+    // And the generator emits them: the sector is the two rectangles.
+    let c = SynthConfig {
+        seed: 9,
+        clips: 30,
+        frames: 2,
+        size: None,
+        layouts: vec![Layout::Dual],
+    };
+    let emitted = (0..c.clips)
+        .map(|i| generate_clip(&c, i).meta)
+        .filter(|m| {
+            m.probe != ProbeKind::Linear && m.regions.iter().all(|r| matches!(r, Region::Rect(_)))
+        })
+        .count();
+    assert!(emitted > 0);
 }
