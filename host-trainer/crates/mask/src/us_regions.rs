@@ -7,7 +7,9 @@
 //! be, so each fitted region is clipped to the image rectangle it overlaps
 //! most (plus a small margin); a fit that keeps much outside every image
 //! rectangle, or that misses a declared image rectangle, disagrees with the
-//! scanner and fails closed. The declaration is not trusted blindly: it is
+//! scanner and fails closed. Pieces stacked inside one image rectangle (a
+//! linear image the map broke at its dark near field) are joined into
+//! their bounding rectangle; pieces side by side in one fail closed. The declaration is not trusted blindly: it is
 //! ignored when it does not fit the frame (a file downscaled after export
 //! keeps the original coordinates), and it never creates a region the
 //! model did not find. Region Data Type and Spatial Format values are those
@@ -128,9 +130,9 @@ pub struct PriorReport {
     /// Image rectangles (indices into the declaration) the fit misses or
     /// covers less than [`MIN_COVERAGE`] of.
     pub missed: Vec<usize>,
-    /// Image rectangles holding more than one fitted region: one scan region
-    /// split in pieces (a dual screen or a strip is declared as separate
-    /// regions).
+    /// Image rectangles holding more than one fitted region that could not
+    /// be joined (pieces side by side, not stacked): one scan region split
+    /// in pieces (a dual screen or a strip is declared as separate regions).
     pub split: Vec<usize>,
 }
 
